@@ -1,0 +1,4 @@
+from .base import BaseLoss, reduce_loss
+from .charbonnier import CharbonnierLoss
+
+__all__ = ['BaseLoss', 'reduce_loss', 'CharbonnierLoss']
