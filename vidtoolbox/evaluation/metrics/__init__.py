@@ -1,0 +1,3 @@
+from .psnr import *  # noqa: F401,F403
+from .ssim import *  # noqa: F401,F403
+from .ms_ssim import *  # noqa: F401,F403

@@ -1,0 +1,3 @@
+"""Task heads: MMEngine ``BaseModel`` wrappers owning a generator, loss plugins and a data preprocessor."""
+from .video_sr import *  # noqa: F401,F403
+from .vfi_opt import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+"""Visualisation: flow/offset colour coding, heatmaps, comparison grids."""
