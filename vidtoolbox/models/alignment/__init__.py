@@ -1,3 +1,4 @@
 """Alignment blocks: one per file, all following :mod:`.base`'s interface."""
 from .base import BaseAlignment
 from .dcnv2 import *  # noqa: F401,F403
+from .pcd import *  # noqa: F401,F403

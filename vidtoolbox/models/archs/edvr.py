@@ -1,1 +1,121 @@
-__all__ = []  # filled in by its owner
+"""EDVR (Wang et al., 2019) with a configurable alignment block inside PCD."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vidtoolbox.registry import MODELS
+from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer
+from .tsa import TSAFusion
+
+__all__ = ['EDVRNet']
+
+
+@MODELS.register_module()
+class EDVRNet(nn.Module):
+    """EDVR: feature extraction → PCD alignment (any alignment block) → TSA fusion → reconstruction → ×4.
+
+    EDVR-M: ``mid_channels=64, num_extract_block=5, num_reconstruct_block=10, deform_groups=8, num_frames=5``;
+    EDVR-L: ``mid_channels=128, num_reconstruct_block=40``.
+
+    Args:
+        in_channels / out_channels: image channels (3).
+        mid_channels: feature width C.
+        num_frames: T input frames; the reference is ``center_frame_idx`` (default ``T // 2``).
+        deform_groups: G, filled into ``align_cfg`` unless it sets its own.
+        num_extract_block / num_reconstruct_block: residual blocks before alignment / after fusion.
+        with_tsa: TSA fusion (True) or a plain 1×1 conv over the T aligned feature maps (False).
+        align_cfg: alignment block config used at every PCD level (default ``DCNv2Align``).
+        scale: upsampling factor, 4 (two pixel-shuffle ×2 stages) — or 1/2 for tests.
+
+    Forward:
+        x: ``(B, T, 3, h, w)`` LR frames in [0, 1]; h, w divisible by 4.
+
+    Returns:
+        ``(out, aux)``: ``out`` ``(B, 3, h·scale, w·scale)`` = reconstruction + bicubic-upsampled centre
+        frame; ``aux['alignments']``: one record per (neighbour frame, block call) —
+        ``dict(offsets, masks?, nbr_index, ref_index, stride, name, residual)``; ``residual=True`` marks the
+        cascading block, whose input is already aligned (its offsets are corrections, not ≈ flow).
+    """
+
+    def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, deform_groups=8,
+                 num_extract_block=5, num_reconstruct_block=10, center_frame_idx=None, with_tsa=True,
+                 align_cfg=None, scale=4):
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f'EDVRNet: scale must be 1, 2 or 4, got {scale}')
+        if num_frames < 1:
+            raise ValueError(f'EDVRNet: num_frames must be >= 1, got {num_frames}')
+        self.num_frames = num_frames
+        self.center_frame_idx = num_frames // 2 if center_frame_idx is None else center_frame_idx
+        if not 0 <= self.center_frame_idx < num_frames:
+            raise ValueError(f'EDVRNet: center_frame_idx {self.center_frame_idx} outside [0, {num_frames})')
+        self.scale = scale
+        self.with_tsa = with_tsa
+        C = mid_channels
+        align_cfg = dict(align_cfg or dict(type='DCNv2Align'))
+        if 'deform_groups' not in align_cfg and align_cfg.get('type') in ('DCNv2Align', 'NOffsetAlign'):
+            align_cfg['deform_groups'] = deform_groups
+        self.align_cfg = align_cfg
+
+        self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
+        self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
+        self.conv_l2_1 = nn.Conv2d(C, C, 3, 2, 1)
+        self.conv_l2_2 = nn.Conv2d(C, C, 3, 1, 1)
+        self.conv_l3_1 = nn.Conv2d(C, C, 3, 2, 1)
+        self.conv_l3_2 = nn.Conv2d(C, C, 3, 1, 1)
+        self.pcd_align = MODELS.build(dict(type='PCDAlignment', mid_channels=C, align_cfg=align_cfg))
+        if with_tsa:
+            self.fusion = TSAFusion(C, num_frames, self.center_frame_idx)
+        else:
+            self.fusion = nn.Conv2d(num_frames * C, C, 1, 1)
+        self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
+        ups = {1: [], 2: [PixelShufflePack(C, C, 2)], 4: [PixelShufflePack(C, C, 2), PixelShufflePack(C, 64, 2)]}
+        self.upsample = nn.ModuleList(ups[scale])
+        self.conv_hr = nn.Conv2d(64 if scale == 4 else C, 64, 3, 1, 1)
+        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+
+    def extract_pyramid(self, x):
+        """``(N, 3, h, w)`` frames → list of 3 feature maps ``(N, C, h/2^l, w/2^l)``."""
+        l1 = self.feature_extraction(self.lrelu(self.conv_first(x)))
+        l2 = self.lrelu(self.conv_l2_2(self.lrelu(self.conv_l2_1(l1))))
+        l3 = self.lrelu(self.conv_l3_2(self.lrelu(self.conv_l3_1(l2))))
+        return [l1, l2, l3]
+
+    def forward(self, x):
+        if x.dim() != 5 or x.shape[2] != 3:
+            raise ValueError(f'EDVRNet: input must be (B, T, 3, h, w), got {tuple(x.shape)}')
+        b, t, c, h, w = x.shape
+        if t != self.num_frames:
+            raise ValueError(f'EDVRNet: built for num_frames={self.num_frames}, got {t} frames')
+        if h % 4 or w % 4:
+            raise ValueError(f'EDVRNet: LR height and width must be divisible by 4, got {h}x{w}')
+        ci = self.center_frame_idx
+        feats = self.extract_pyramid(x.reshape(-1, c, h, w))
+        feats = [f.view(b, t, *f.shape[1:]) for f in feats]
+        ref_feats = [f[:, ci] for f in feats]
+        ref_imgs = self._image_pyramid(x[:, ci])
+        aligned, records = [], []
+        for i in range(t):
+            nbr_feats = [f[:, i] for f in feats]
+            feat, recs = self.pcd_align(nbr_feats, ref_feats, ref_img=ref_imgs,
+                                        nbr_img=self._image_pyramid(x[:, i]))
+            aligned.append(feat)
+            for name, stride, aux in recs:
+                records.append(dict(aux, nbr_index=i, ref_index=ci, stride=stride, name=name,
+                                    residual=name.endswith('cascade')))
+        aligned = torch.stack(aligned, 1)  # (B, T, C, h, w)
+        feat = self.fusion(aligned) if self.with_tsa else self.fusion(aligned.view(b, -1, h, w))
+        out = self.reconstruction(feat)
+        for up in self.upsample:
+            out = self.lrelu(up(out))
+        out = self.conv_last(self.lrelu(self.conv_hr(out)))
+        base = x[:, ci]
+        if self.scale > 1:
+            base = F.interpolate(base, scale_factor=self.scale, mode='bicubic', align_corners=False)
+        return out + base, dict(alignments=records)
+
+    @staticmethod
+    def _image_pyramid(img):
+        """Images at the three PCD resolutions (for image-level alignment blocks), ``(B, 3, h/2^l, w/2^l)``."""
+        return [img, F.avg_pool2d(img, 2), F.avg_pool2d(img, 4)]

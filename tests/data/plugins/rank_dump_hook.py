@@ -1,0 +1,26 @@
+"""Test hook: after training every rank saves its own copy of the weights (to compare ranks)."""
+import os.path as osp
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from vidtoolbox.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RankWeightsDumpHook(Hook):
+    def __init__(self):
+        self.start = None
+
+    def before_train(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self.start = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def after_train(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        changed = sum(int(not torch.equal(state[k], self.start[k])) for k in state)
+        torch.save(dict(state=state, changed=changed, iter=runner.iter,
+                        world_size=runner.world_size), osp.join(runner.work_dir, f'rank{get_rank()}.pth'))

@@ -1,0 +1,43 @@
+"""Train a model from a config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
+                                 [--launcher none|pytorch]
+
+Distributed: ``tools/dist_train.sh CONFIG NPROC`` (torchrun; gloo on CPU, NCCL on GPU).
+"""
+import argparse
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Train a vidtoolbox model')
+    p.add_argument('config', help='config file, e.g. configs/edvr_m_ofl.py')
+    p.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config name>)')
+    p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
+                   help='resume from CKPT, or from the latest checkpoint in the work dir when CKPT is omitted')
+    p.add_argument('--load-from', help='initialise the model from this checkpoint (no optimizer state)')
+    p.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries: key=value')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from vidtoolbox.apis.runner import build_runner
+    from vidtoolbox.utils.errors import UserInputError
+    try:
+        runner = build_runner(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                              cfg_options=args.cfg_options, launcher=args.launcher, load_from=args.load_from)
+        runner.train()
+    except (UserInputError, FileNotFoundError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

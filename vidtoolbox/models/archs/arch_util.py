@@ -1,0 +1,50 @@
+"""Small building blocks shared by the networks (pure nn.Modules, no registry)."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def default_init(module: nn.Module, scale: float = 1.0) -> None:
+    """Kaiming-normal init of every conv/linear inside ``module`` with the weights scaled by ``scale``, zero bias."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=0, mode='fan_in')
+            m.weight.data.mul_(scale)
+            if m.bias is not None:
+                m.bias.data.zero_()
+
+
+class ResidualBlockNoBN(nn.Module):
+    """``x + scale · conv(relu(conv(x)))`` with two 3×3 convs, no batch norm (EDVR / BasicSR style).
+
+    Args:
+        channels: feature channels C; input and output ``(B, C, H, W)``.
+        res_scale: residual scaling.
+    """
+
+    def __init__(self, channels: int = 64, res_scale: float = 1.0):
+        super().__init__()
+        self.res_scale = res_scale
+        self.conv1 = nn.Conv2d(channels, channels, 3, 1, 1)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1)
+        default_init(self, 0.1)
+
+    def forward(self, x):
+        return x + self.res_scale * self.conv2(F.relu(self.conv1(x), inplace=True))
+
+
+def make_layer(block, num_blocks: int, **kwargs) -> nn.Sequential:
+    """``num_blocks`` instances of ``block(**kwargs)`` in an ``nn.Sequential``."""
+    return nn.Sequential(*[block(**kwargs) for _ in range(num_blocks)])
+
+
+class PixelShufflePack(nn.Module):
+    """3×3 conv to ``out_channels · s²`` channels followed by pixel shuffle ×s."""
+
+    def __init__(self, in_channels: int, out_channels: int, scale: int):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels * scale * scale, 3, 1, 1)
+        self.shuffle = nn.PixelShuffle(scale)
+        default_init(self)
+
+    def forward(self, x):
+        return self.shuffle(self.conv(x))
