@@ -1,1 +1,130 @@
-__all__ = []  # filled in by its owner
+"""The flow-source interface shared by every flow estimator of the toolbox.
+
+A flow source turns two images into the optical flow between them::
+
+    flow = source.flow(src, dst)          # == source(src, dst)
+
+Args:
+    src, dst: ``(B, 3, H, W)`` RGB images in [0, 1] (same shape).
+
+Returns:
+    ``(B, 2, H, W)`` flow in pixels, channel 0 = dx (right), 1 = dy (down), ``flow = flow(src, dst)`` in the
+    convention of :mod:`vidtoolbox.ops.flow_warp`: ``src(p) ≈ dst(p + flow(p))``, so
+    ``flow_warp(dst, flow) ≈ src``.
+
+Losses and alignment blocks that work on the task head's *context* (see :mod:`vidtoolbox.models.losses.base`)
+call :meth:`BaseFlowSource.flow_from_context` instead, which lets sources that do not look at images (ground
+truth in the sample, precomputed files) answer the same question::
+
+    flow = source.flow_from_context(ctx, src_index, dst_index, size=(H, W))
+
+Every source has the attribute ``differentiable``: ``True`` when gradients flow from the returned flow back to
+``src`` / ``dst`` (SPyNet), ``False`` otherwise (OpenCV DIS, ground truth, files).
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from ...ops.flow_warp import resize_flow
+
+__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index']
+
+
+def context_get(ctx: dict, key: str, default=None):
+    """Look ``key`` up in the context, then in ``ctx['data_samples']`` (heads put sample fields in both)."""
+    if key in ctx:
+        return ctx[key]
+    samples = ctx.get('data_samples')
+    if isinstance(samples, dict) and key in samples:
+        return samples[key]
+    return default
+
+
+def normalize_frame_index(index, num_frames: int, name: str, owner: str) -> int:
+    """Check a frame index against ``num_frames`` (negative indices count from the end); return it in ``[0, T)``."""
+    if isinstance(index, torch.Tensor):
+        if index.numel() != 1:
+            raise ValueError(f'{owner}: {name} must be a single frame index, got a tensor of shape '
+                             f'{tuple(index.shape)}')
+        index = index.item()
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise TypeError(f'{owner}: {name} must be an int frame index, got {type(index).__name__}')
+    if not -num_frames <= index < num_frames:
+        raise IndexError(f'{owner}: {name}={index} is out of range for {num_frames} frames')
+    return index % num_frames
+
+
+class BaseFlowSource(nn.Module):
+    """Base class of flow sources (see the module docstring for the contract).
+
+    Args:
+        frames_key: context key of the ``(B, T, 3, h, w)`` clip that :meth:`flow_from_context` reads frames from
+            (default ``'lq'``, the network input; ``'gt'`` for ground-truth frames).
+    """
+
+    #: whether gradients reach ``src`` / ``dst`` through the returned flow
+    differentiable: bool = False
+
+    def __init__(self, frames_key: str = 'lq'):
+        super().__init__()
+        if not isinstance(frames_key, str):
+            raise TypeError(f'{type(self).__name__}: frames_key must be a str, got {type(frames_key).__name__}')
+        self.frames_key = frames_key
+
+    # --- the image interface ---------------------------------------------------------------------------
+    def flow(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:  # pragma: no cover - interface
+        """``flow(src, dst)`` ``(B, 2, H, W)`` in pixels for images ``(B, 3, H, W)`` in [0, 1]."""
+        raise NotImplementedError
+
+    def forward(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+        return self.flow(src, dst)
+
+    def check_pair(self, src: torch.Tensor, dst: torch.Tensor) -> None:
+        """Raise a clear error unless ``src`` and ``dst`` are two ``(B, 3, H, W)`` images of the same shape."""
+        name = type(self).__name__
+        for arg, t in (('src', src), ('dst', dst)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f'{name}: {arg} must be a torch.Tensor (B, 3, H, W), got {type(t).__name__}')
+            if t.dim() != 4 or t.shape[1] != 3:
+                raise ValueError(f'{name}: {arg} must be (B, 3, H, W) RGB in [0, 1], got shape {tuple(t.shape)}')
+        if src.shape != dst.shape:
+            raise ValueError(f'{name}: src {tuple(src.shape)} and dst {tuple(dst.shape)} must have the same shape')
+
+    # --- the context interface -------------------------------------------------------------------------
+    def flow_from_context(self, ctx: dict, src_index: int, dst_index: int,
+                          size: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """``flow(frame src_index, frame dst_index)`` of the clip in the head's context.
+
+        The default reads ``ctx[frames_key]`` ``(B, T, 3, h, w)`` and calls :meth:`flow` on the two frames.
+
+        Args:
+            ctx: the task head's context dict (see :mod:`vidtoolbox.models.losses.base`).
+            src_index, dst_index: frame indices in ``[-T, T)``.
+            size: optional ``(H, W)``; the flow is resized to it with values scaled
+                (:func:`vidtoolbox.ops.resize_flow`).
+
+        Returns:
+            ``(B, 2, H, W)`` flow in pixels of the returned resolution.
+        """
+        frames = context_get(ctx, self.frames_key)
+        name = type(self).__name__
+        if frames is None:
+            raise KeyError(f'{name}: the context has no {self.frames_key!r} clip to compute flow on; '
+                           f'keys available: {sorted(ctx)}')
+        if not isinstance(frames, torch.Tensor) or frames.dim() != 5:
+            shape = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+            raise ValueError(f'{name}: ctx[{self.frames_key!r}] must be a (B, T, 3, h, w) clip, got {shape}')
+        t = frames.shape[1]
+        s = normalize_frame_index(src_index, t, 'src_index', name)
+        d = normalize_frame_index(dst_index, t, 'dst_index', name)
+        return self.resize(self.flow(frames[:, s], frames[:, d]), size)
+
+    @staticmethod
+    def resize(flow: torch.Tensor, size: Optional[Sequence[int]]) -> torch.Tensor:
+        """Resize a ``(B, 2, H, W)`` pixel flow to ``size`` (values scaled); ``None`` keeps it."""
+        if size is None:
+            return flow
+        if len(size) != 2:
+            raise ValueError(f'flow size must be (H, W), got {size!r}')
+        return resize_flow(flow, (int(size[0]), int(size[1])))

@@ -1,1 +1,102 @@
-__all__ = []  # filled in by its owner
+"""Ground-truth flow read from the data sample (datasets that provide flow, e.g. the built-in synthetic one)."""
+from typing import Optional, Sequence
+
+import torch
+
+from ...registry import MODELS
+from .base import BaseFlowSource, context_get, normalize_frame_index
+
+__all__ = ['GTFlow']
+
+_FLOW_KEYS = ('ref_flows', 'flow_fw', 'flow_bw')
+
+
+def _per_sample_ints(value, batch: int, name: str):
+    """``ref_index`` as collated by MMEngine (int, list, or tensor ``(B,)``) → list of B ints."""
+    if isinstance(value, torch.Tensor):
+        value = value.flatten().tolist()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value] * batch
+    if isinstance(value, (list, tuple)) and len(value) == batch:
+        out = []
+        for v in value:
+            if isinstance(v, torch.Tensor):
+                v = v.item()
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f'GTFlow: {name} must hold ints, got {type(v).__name__}')
+            out.append(v)
+        return out
+    raise ValueError(f'GTFlow: {name} must be an int or one int per batch element ({batch}), got {value!r}')
+
+
+@MODELS.register_module()
+class GTFlow(BaseFlowSource):
+    """Flow from the ground truth carried by the sample (no estimation, ``differentiable = False``).
+
+    Only :meth:`flow_from_context` is available (the images alone do not determine the flow). It looks the
+    fields up in the context, then in ``ctx['data_samples']`` (see ``docs/conventions.md``):
+
+    * ``ref_flows`` ``(B, T, 2, H, W)`` with ``ref_index``: ``flow(ref, t)`` — answers pairs whose ``src_index`` is
+      the reference frame;
+    * ``flow_fw`` ``(B, T-1, 2, H, W)``: ``flow(t, t+1)`` — answers ``dst_index == src_index + 1``;
+    * ``flow_bw`` ``(B, T-1, 2, H, W)``: ``flow(t+1, t)`` — answers ``dst_index == src_index - 1``;
+    * ``src_index == dst_index``: zero flow.
+
+    Each batch element is answered independently (elements may have different ``ref_index``). The flows are at
+    GT resolution; ``size`` resizes them with values scaled.
+
+    Args:
+        frames_key: unused by this source (kept for the common signature).
+    """
+
+    differentiable = False
+
+    def flow(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError('GTFlow cannot compute flow from two images: it reads the ground-truth flow of the sample. '
+                           'Call flow_from_context(ctx, src_index, dst_index) with the task head context, or use an '
+                           'estimator (DISFlow, SPyNetFlow) for flow between arbitrary images.')
+
+    def flow_from_context(self, ctx: dict, src_index: int, dst_index: int,
+                          size: Optional[Sequence[int]] = None) -> torch.Tensor:
+        """Ground-truth ``flow(frame src_index, frame dst_index)`` ``(B, 2, H, W)`` (GT resolution, or ``size``)."""
+        fields = {k: context_get(ctx, k) for k in _FLOW_KEYS}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if not fields:
+            raise KeyError('GTFlow: the sample has no ground-truth flow (none of the keys '
+                           f'{list(_FLOW_KEYS)} in the context or its data_samples; context keys: {sorted(ctx)}). '
+                           'Use a dataset that provides flow (e.g. the built-in synthetic dataset) or an estimator '
+                           'such as DISFlow / SPyNetFlow.')
+        for k, v in fields.items():
+            if not isinstance(v, torch.Tensor) or v.dim() != 5 or v.shape[2] != 2:
+                shape = tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+                raise ValueError(f'GTFlow: {k} must be a batched tensor (B, T, 2, H, W), got {shape}')
+        any_flow = next(iter(fields.values()))
+        batch = any_flow.shape[0]
+        if 'ref_flows' in fields:
+            num_frames = fields['ref_flows'].shape[1]
+        else:
+            num_frames = any_flow.shape[1] + 1
+        s = normalize_frame_index(src_index, num_frames, 'src_index', 'GTFlow')
+        d = normalize_frame_index(dst_index, num_frames, 'dst_index', 'GTFlow')
+
+        if s == d:
+            return self.resize(torch.zeros_like(any_flow[:, 0]), size)
+        if d == s + 1 and 'flow_fw' in fields:
+            return self.resize(fields['flow_fw'][:, s], size)
+        if d == s - 1 and 'flow_bw' in fields:
+            return self.resize(fields['flow_bw'][:, d], size)
+
+        refs = None
+        if 'ref_flows' in fields:
+            ref_index = context_get(ctx, 'ref_index')
+            if ref_index is None:
+                raise KeyError('GTFlow: the sample has ref_flows but no ref_index telling which frame they start from')
+            refs = [normalize_frame_index(r, num_frames, 'ref_index', 'GTFlow')
+                    for r in _per_sample_ints(ref_index, batch, 'ref_index')]
+            if all(r == s for r in refs):
+                return self.resize(fields['ref_flows'][:, d], size)
+        bad = [b for b in range(batch) if refs is None or refs[b] != s]
+        raise ValueError(
+            f'GTFlow: no ground-truth flow for the pair ({s} -> {d}) in batch element(s) {bad}: the sample provides '
+            f'{sorted(fields)}; ref_flows gives flow(ref_index, t) only (ref_index = {refs}), flow_fw gives '
+            '(t -> t+1) and flow_bw gives (t+1 -> t) only.')
