@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+import vidtoolbox  # noqa: F401  (torch.load of MMEngine checkpoints under weights_only)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(ROOT, 'tests', 'data', 'configs')
 PLUGINS = osp.join(ROOT, 'tests', 'data', 'plugins')
