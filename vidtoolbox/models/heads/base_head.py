@@ -28,6 +28,8 @@ class BaseTaskHead(BaseModel):
                  log_offset_stats: bool = True, init_cfg=None):
         if data_preprocessor is None:
             data_preprocessor = dict(type='VideoDataPreprocessor')
+        if isinstance(data_preprocessor, dict):  # built here so it resolves in vidtoolbox's scope
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.generator = MODELS.build(generator) if isinstance(generator, dict) else generator
         if isinstance(losses, dict):
