@@ -25,6 +25,10 @@ class EDVRNet(nn.Module):
         num_extract_block / num_reconstruct_block: residual blocks before alignment / after fusion.
         with_tsa: TSA fusion (True) or a plain 1×1 conv over the T aligned feature maps (False).
         align_cfg: alignment block config used at every PCD level (default ``DCNv2Align``).
+            ``dict(type='FlowWarpAlign', level='image', ...)`` selects the image-level path instead of PCD:
+            per frame, flow from the level-1 features of (ref, nbr) → backward-warp the LR neighbour frame →
+            features of the warped frame by the same ``conv_first`` + ``feature_extraction``
+            (records named ``'image_align'``, stride 1).
         scale: upsampling factor, 4 (two pixel-shuffle ×2 stages) — or 1/2 for tests.
 
     Forward:
@@ -59,11 +63,18 @@ class EDVRNet(nn.Module):
 
         self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
         self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
-        self.conv_l2_1 = nn.Conv2d(C, C, 3, 2, 1)
-        self.conv_l2_2 = nn.Conv2d(C, C, 3, 1, 1)
-        self.conv_l3_1 = nn.Conv2d(C, C, 3, 2, 1)
-        self.conv_l3_2 = nn.Conv2d(C, C, 3, 1, 1)
-        self.pcd_align = MODELS.build(dict(type='PCDAlignment', mid_channels=C, align_cfg=align_cfg))
+        # Image-level alignment (FlowWarpAlign(level='image'), the paper's image- vs feature-warping comparison)
+        # replaces PCD: flow from the level-1 features of ref/nbr, warp the LR neighbour *image*, then extract its
+        # features with the same conv_first + feature_extraction (passed to the block as ctx img_encoder).
+        self.image_align = None
+        if align_cfg.get('type') == 'FlowWarpAlign' and align_cfg.get('level', 'feature') == 'image':
+            self.image_align = MODELS.build(dict(dict(in_channels=C, out_channels=C), **align_cfg))
+        else:
+            self.conv_l2_1 = nn.Conv2d(C, C, 3, 2, 1)
+            self.conv_l2_2 = nn.Conv2d(C, C, 3, 1, 1)
+            self.conv_l3_1 = nn.Conv2d(C, C, 3, 2, 1)
+            self.conv_l3_2 = nn.Conv2d(C, C, 3, 1, 1)
+            self.pcd_align = MODELS.build(dict(type='PCDAlignment', mid_channels=C, align_cfg=align_cfg))
         if with_tsa:
             self.fusion = TSAFusion(C, num_frames, self.center_frame_idx)
         else:
@@ -91,6 +102,8 @@ class EDVRNet(nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f'EDVRNet: LR height and width must be divisible by 4, got {h}x{w}')
         ci = self.center_frame_idx
+        if self.image_align is not None:
+            return self._forward_image_align(x)
         feats = self.extract_pyramid(x.reshape(-1, c, h, w))
         feats = [f.view(b, t, *f.shape[1:]) for f in feats]
         ref_feats = [f[:, ci] for f in feats]
@@ -104,7 +117,29 @@ class EDVRNet(nn.Module):
             for name, stride, aux in recs:
                 records.append(dict(aux, nbr_index=i, ref_index=ci, stride=stride, name=name,
                                     residual=name.endswith('cascade')))
-        aligned = torch.stack(aligned, 1)  # (B, T, C, h, w)
+        return self._reconstruct(x, torch.stack(aligned, 1), records)
+
+    def extract_l1(self, img):
+        """``(N, 3, h, w)`` frames → level-1 features ``(N, C, h, w)`` (the image encoder of image-level blocks)."""
+        return self.feature_extraction(self.lrelu(self.conv_first(img)))
+
+    def _forward_image_align(self, x):
+        """Image-level path: per frame, flow from level-1 features → warp the LR frame → re-extract features."""
+        b, t, c, h, w = x.shape
+        ci = self.center_frame_idx
+        feats = self.extract_l1(x.reshape(-1, c, h, w)).view(b, t, -1, h, w)
+        aligned, records = [], []
+        for i in range(t):
+            feat, aux = self.image_align(feats[:, ci], feats[:, i], ref_img=x[:, ci], nbr_img=x[:, i],
+                                         img_encoder=self.extract_l1)
+            aligned.append(feat)
+            records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='image_align', residual=False))
+        return self._reconstruct(x, torch.stack(aligned, 1), records)
+
+    def _reconstruct(self, x, aligned, records):
+        """Fusion of the aligned features ``(B, T, C, h, w)`` → reconstruction → ×scale + bicubic reference."""
+        b, t, c, h, w = aligned.shape
+        ci = self.center_frame_idx
         feat = self.fusion(aligned) if self.with_tsa else self.fusion(aligned.view(b, -1, h, w))
         out = self.reconstruction(feat)
         for up in self.upsample:

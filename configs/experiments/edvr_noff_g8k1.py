@@ -1,0 +1,3 @@
+# Tab. 1: the decomposition (N = k² = 1 warps + 1×1 conv), G=8
+_base_ = ['./_edvr_align_builtin.py']
+model = dict(generator=dict(deform_groups=8, align_cfg=dict(_delete_=True, type='NOffsetAlign', num_offsets=1)))

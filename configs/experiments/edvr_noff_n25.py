@@ -1,0 +1,3 @@
+# Fig. 9: offset diversity, N = 25 offsets, G = 1
+_base_ = ['./_edvr_align_builtin.py']
+model = dict(generator=dict(deform_groups=1, align_cfg=dict(_delete_=True, type='NOffsetAlign', num_offsets=25)))

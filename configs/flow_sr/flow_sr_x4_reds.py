@@ -1,0 +1,8 @@
+# Flow-based SR ×4 on REDS (5 frames), evaluated on REDS4 (RGB, no crop).
+_base_ = ['../_base_/default_runtime.py', '../_base_/schedules/edvr_600k.py',
+          '../_base_/datasets/reds_x4.py', './_flow_sr_model.py']
+model = dict(generator=dict(num_frames=5))
+# the VideoSR head reads batched tensors: MMEngine's default_collate (not its pseudo_collate default)
+train_dataloader = dict(collate_fn=dict(type='default_collate'))
+val_dataloader = dict(collate_fn=dict(type='default_collate'))
+test_dataloader = val_dataloader

@@ -1,0 +1,3 @@
+# Paper Tab. 2 (Vimeo-90K-T): TDAN with N = 9 offsets per group (NOffsetAlign in all four deformable convs).
+_base_ = ['./tdan_x4_vimeo90k.py']
+model = dict(generator=dict(align_cfg=dict(_delete_=True, type='NOffsetAlign', num_offsets=9)))

@@ -1,0 +1,148 @@
+"""TDAN (Tian et al., CVPR 2020): temporally deformable alignment with the alignment blocks taken from config."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vidtoolbox.registry import MODELS
+from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer
+
+__all__ = ['TDANNet']
+
+_RECON_FROM = ('image', 'feature')
+
+
+@MODELS.register_module()
+class TDANNet(nn.Module):
+    """TDAN: feature extraction → cascaded deformable alignment → reconstruction → ×scale.
+
+    Alignment of frame i to the reference (TDAN's four deformable convolutions)::
+
+        cond = conv3x3(cat(nbr_feat, ref_feat))                        # 2C -> C
+        cond = cond_block_k(cond, cond, cond=cond)   for k = 1..3        # deformable convs on the offset features
+        aligned, aux = align_block(ref_feat, nbr_feat, cond=cond)       # the alignment itself
+        aligned_lr = conv3x3(aligned)                                   # C -> 3, the aligned LR frame
+
+    Reconstruction (``reconstruct_from='image'``, TDAN's): the T aligned LR frames ``(3·T channels)`` → 3×3 conv
+    → residual blocks → ×scale → + bicubic-upsampled reference. ``'feature'`` fuses the T aligned feature maps
+    (``C·T`` channels) instead.
+
+    Args:
+        in_channels / out_channels: image channels (3).
+        mid_channels: feature width C (TDAN: 64).
+        num_frames: T (TDAN: 5); the reference is ``center_frame_idx`` (default ``T // 2``).
+        deform_groups: G, filled into DCN/N-offset block configs that do not set their own (TDAN: 8).
+        num_extract_block: residual blocks of the feature extractor (TDAN: 5).
+        num_reconstruct_block: residual blocks of the reconstruction (TDAN: 10).
+        align_cfg: config of the final alignment block (default ``dict(type='DCNv2Align', kernel_size=3)``);
+            ``in_channels``/``out_channels``/``cond_channels`` = C are filled in.
+        cond_align_cfg: config of the three blocks on the offset features (default: ``align_cfg`` when it is a
+            DCN/N-offset/feature-level flow-warp block, else ``DCNv2Align``; blocks that need images or flow nets
+            make no sense on offset features).
+        num_cond_aligns: number of those blocks (TDAN: 3).
+        reconstruct_from: ``'image'`` (TDAN) or ``'feature'``.
+        scale: 1, 2 or 4.
+
+    Forward:
+        x: ``(B, T, 3, h, w)`` LR frames in [0, 1].
+
+    Returns:
+        ``(out, aux)``: ``out`` ``(B, 3, h·scale, w·scale)``; ``aux['aligned_lr']`` ``(B, T, 3, h, w)`` the aligned
+        LR frames (TDAN's alignment loss compares them with the reference frame); ``aux['alignments']``: per
+        frame (the reference is aligned to itself too) the records of the cond blocks (``name='tdan.cond{k}'``,
+        ``residual=True``: they deform offset features, their offsets are not ≈ flow) and of the alignment block
+        (``name='tdan.align'``, ``residual=False``), all ``stride=1``.
+    """
+
+    def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, center_frame_idx=None,
+                 deform_groups=8, num_extract_block=5, num_reconstruct_block=10, align_cfg=None,
+                 cond_align_cfg=None, num_cond_aligns=3, reconstruct_from='image', scale=4):
+        super().__init__()
+        if scale not in (1, 2, 4):
+            raise ValueError(f'TDANNet: scale must be 1, 2 or 4, got {scale}')
+        if num_frames < 1:
+            raise ValueError(f'TDANNet: num_frames must be >= 1, got {num_frames}')
+        if reconstruct_from not in _RECON_FROM:
+            raise ValueError(f'TDANNet: reconstruct_from must be one of {_RECON_FROM}, got {reconstruct_from!r}')
+        if not isinstance(num_cond_aligns, int) or num_cond_aligns < 0:
+            raise ValueError(f'TDANNet: num_cond_aligns must be an int >= 0, got {num_cond_aligns!r}')
+        self.num_frames = num_frames
+        self.center_frame_idx = num_frames // 2 if center_frame_idx is None else center_frame_idx
+        if not 0 <= self.center_frame_idx < num_frames:
+            raise ValueError(f'TDANNet: center_frame_idx {self.center_frame_idx} outside [0, {num_frames})')
+        self.scale = scale
+        self.reconstruct_from = reconstruct_from
+        C = mid_channels
+        align_cfg = dict(align_cfg or dict(type='DCNv2Align', kernel_size=3))
+        if cond_align_cfg is None:
+            plain = align_cfg.get('type') in ('DCNv2Align', 'NOffsetAlign') or (
+                align_cfg.get('type') == 'FlowWarpAlign' and align_cfg.get('level', 'feature') == 'feature'
+                and align_cfg.get('flow_input', 'feature') == 'feature')
+            cond_align_cfg = dict(align_cfg) if plain else dict(type='DCNv2Align', kernel_size=3)
+        self.align_cfg = self._fill(align_cfg, C, deform_groups)
+        self.cond_align_cfg = self._fill(cond_align_cfg, C, deform_groups)
+
+        self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
+        self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
+        self.conv_cond = nn.Conv2d(2 * C, C, 3, 1, 1)
+        self.cond_blocks = nn.ModuleList([MODELS.build(self.cond_align_cfg) for _ in range(num_cond_aligns)])
+        self.align_block = MODELS.build(self.align_cfg)
+        self.recon_lr = nn.Conv2d(C, in_channels, 3, 1, 1)
+        fuse_in = num_frames * (in_channels if reconstruct_from == 'image' else C)
+        self.conv_fuse = nn.Conv2d(fuse_in, C, 3, 1, 1)
+        self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
+        ups = {1: [], 2: [PixelShufflePack(C, C, 2)], 4: [PixelShufflePack(C, C, 2), PixelShufflePack(C, 64, 2)]}
+        self.upsample = nn.ModuleList(ups[scale])
+        self.conv_hr = nn.Conv2d(64 if scale == 4 else C, 64, 3, 1, 1)
+        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
+        self.relu = nn.ReLU(inplace=True)
+        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+
+    @staticmethod
+    def _fill(cfg, channels, deform_groups):
+        cfg = dict(cfg)
+        if 'deform_groups' not in cfg and cfg.get('type') in ('DCNv2Align', 'NOffsetAlign'):
+            cfg['deform_groups'] = deform_groups
+        cfg.setdefault('in_channels', channels)
+        cfg.setdefault('out_channels', channels)
+        if cfg.get('type') != 'FlowWarpAlign' or cfg.get('flow_input', 'feature') == 'feature':
+            cfg.setdefault('cond_channels', channels)
+        return cfg
+
+    def extract(self, img):
+        """``(N, 3, h, w)`` frames → ``(N, C, h, w)`` features (also the ``img_encoder`` of image-level blocks)."""
+        return self.feature_extraction(self.relu(self.conv_first(img)))
+
+    def forward(self, x):
+        if x.dim() != 5 or x.shape[2] != 3:
+            raise ValueError(f'TDANNet: input must be (B, T, 3, h, w), got {tuple(x.shape)}')
+        b, t, c, h, w = x.shape
+        if t != self.num_frames:
+            raise ValueError(f'TDANNet: built for num_frames={self.num_frames}, got {t} frames')
+        ci = self.center_frame_idx
+        feats = self.extract(x.reshape(-1, c, h, w)).view(b, t, -1, h, w)
+        ref = feats[:, ci]
+        aligned_feats, aligned_lr, records = [], [], []
+        for i in range(t):
+            nbr = feats[:, i]
+            cond = self.conv_cond(torch.cat([nbr, ref], 1))
+            for k, block in enumerate(self.cond_blocks, 1):
+                cond, aux = block(cond, cond, cond=cond)
+                records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name=f'tdan.cond{k}', residual=True))
+            feat, aux = self.align_block(ref, nbr, cond=cond, ref_img=x[:, ci], nbr_img=x[:, i],
+                                         img_encoder=self.extract)
+            records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='tdan.align', residual=False))
+            aligned_feats.append(feat)
+            aligned_lr.append(self.recon_lr(feat))
+        aligned_lr = torch.stack(aligned_lr, 1)  # (B, T, 3, h, w)
+        if self.reconstruct_from == 'image':
+            fuse_in = aligned_lr.reshape(b, -1, h, w)
+        else:
+            fuse_in = torch.cat(aligned_feats, 1)
+        out = self.reconstruction(self.relu(self.conv_fuse(fuse_in)))
+        for up in self.upsample:
+            out = self.lrelu(up(out))
+        out = self.conv_last(self.lrelu(self.conv_hr(out)))
+        base = x[:, ci]
+        if self.scale > 1:
+            base = F.interpolate(base, scale_factor=self.scale, mode='bicubic', align_corners=False)
+        return out + base, dict(alignments=records, aligned_lr=aligned_lr)
