@@ -1,1 +1,3 @@
 """Visualisation: flow/offset colour coding, heatmaps, comparison grids."""
+from .flow_vis import *  # noqa: F401,F403
+from .offset_vis import *  # noqa: F401,F403

@@ -1,1 +1,2 @@
-__all__ = []
+"""Training hooks (registered in HOOKS)."""
+from .offset_monitor import *  # noqa: F401,F403
