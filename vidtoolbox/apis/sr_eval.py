@@ -47,8 +47,8 @@ def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
             bic = F.interpolate(lr, size=gt.shape[-2:], mode='bicubic', align_corners=False)[0].clamp(0, 1)
             o8, b8, g8 = _to_uint8(out[i]), _to_uint8(bic), _to_uint8(gt[i])
             for name, img in (('model', o8), ('bicubic', b8)):
-                scores[name]['PSNR'].append(psnr(img, g8, crop_border=crop_border))
-                scores[name]['SSIM'].append(ssim(img, g8, crop_border=crop_border))
+                scores[name]['PSNR'].append(psnr(img, g8, crop_border=crop_border, input_order='HWC'))
+                scores[name]['SSIM'].append(ssim(img, g8, crop_border=crop_border, input_order='HWC'))
             if example is None:
                 example = (b8, o8, g8)
             n += 1
