@@ -1,6 +1,7 @@
 """Evaluate a checkpoint on a config's test set; prints a metrics table and writes JSON.
 
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out metrics.json] [--cfg-options k=v ...]
+    python tools/test.py CONFIG --no-checkpoint      # models without trained weights (e.g. VFIOptPredictor)
 """
 import argparse
 import json
@@ -14,7 +15,10 @@ from mmengine.config import DictAction
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Test a vidtoolbox model')
     p.add_argument('config')
-    p.add_argument('checkpoint', help='checkpoint file (.pth) written by tools/train.py')
+    p.add_argument('checkpoint', nargs='?', help='checkpoint file (.pth) written by tools/train.py')
+    p.add_argument('--no-checkpoint', action='store_true',
+                   help='evaluate without loading weights (optimisation-based models such as VFIOptPredictor, '
+                        'whose frozen parts load their own pretrained weights)')
     p.add_argument('--work-dir')
     p.add_argument('--out', help='JSON file for the metrics (default <work-dir>/test_metrics.json)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -38,7 +42,11 @@ def main(argv=None):
     args = parse_args(argv)
     from vidtoolbox.apis.runner import build_runner
     from vidtoolbox.utils.errors import UserInputError
-    if not osp.isfile(args.checkpoint):
+    if args.checkpoint is None and not args.no_checkpoint:
+        print('error: give a checkpoint (CONFIG CKPT), or --no-checkpoint for models without trained weights',
+              file=sys.stderr)
+        return 2
+    if args.checkpoint is not None and not osp.isfile(args.checkpoint):
         print(f'error: checkpoint not found: {args.checkpoint}', file=sys.stderr)
         return 1
     try:

@@ -1,11 +1,13 @@
-"""DCNv2 alignment block (modulated deformable convolution, offsets and masks predicted by a conv)."""
+"""DCNv2 alignment block (EDVR's modulated deformable alignment), following :mod:`.base`."""
 import math
+from typing import Optional
 
 import torch
 import torch.nn as nn
 
 from vidtoolbox.ops import deform_conv2d
 from vidtoolbox.registry import MODELS
+
 from .base import BaseAlignment
 
 __all__ = ['DCNv2Align']
@@ -13,63 +15,92 @@ __all__ = ['DCNv2Align']
 
 @MODELS.register_module()
 class DCNv2Align(BaseAlignment):
-    """Align ``nbr_feat`` to ``ref_feat`` with a modulated deformable conv (EDVR's ``DCNv2Pack``).
+    """Modulated deformable convolution (DCNv2) aligning ``nbr_feat`` onto ``ref_feat``'s grid.
 
-    A conv on ``cond`` (or on ``cat(ref_feat, nbr_feat)``) predicts ``3·G·k²`` channels: offsets ``(2·G·k²)`` in
-    the (dy, dx) layout of :func:`vidtoolbox.ops.deform_conv2d` and masks ``sigmoid(·)`` ``(G·k²)``; that conv is
-    zero-initialised (EDVR convention: training starts from a plain convolution of the neighbour with all masks
-    0.5). The deformable conv then samples ``nbr_feat`` at ``p + p_k + Δp_k``: ``N = k²`` warps + a 1×1 conv.
+    A ``k×k`` conv on ``cond`` (or on ``cat(ref_feat, nbr_feat)`` when ``cond`` is None) predicts
+    ``3·G·k²`` channels: the first ``2·G·k²`` are the offsets Δp (pixels, ``(dy, dx)`` per kernel tap, layout
+    of :func:`vidtoolbox.ops.deform_conv2d`), the last ``G·k²`` go through a sigmoid to masks in (0, 1). That
+    conv is zero-initialised (EDVR convention), so a fresh block has Δp = 0, masks = 0.5 and computes
+    ``conv2d(nbr_feat, 0.5·weight) + bias``. The deformable conv (stride 1, padding ``k // 2``) has its own
+    ``weight``/``bias``, initialised like :class:`torch.nn.Conv2d`. Viewed as in Chan et al. (2021), it is
+    ``N = k²`` backward warps of ``nbr_feat`` per group by ``p_k + Δp_k`` followed by a 1×1 conv.
 
     Args:
-        in_channels: C of ``ref_feat``/``nbr_feat``.
-        out_channels: output channels (default ``in_channels``).
-        cond_channels: channels of ``cond`` (default ``2 · in_channels`` = ``cat(ref, nbr)``).
-        kernel_size: k (odd); N = k² offsets per group.
-        deform_groups: G; ``in_channels`` must be divisible by G.
-        max_offset: if set, offsets are bounded to ``max_offset · tanh(Δ / max_offset)`` (BasicVSR++-style guard).
+        in_channels: channels C of ``ref_feat`` / ``nbr_feat``.
+        out_channels: channels of the aligned output (default ``in_channels``).
+        cond_channels: channels of ``cond``; default ``2·in_channels`` (the width of ``cat(ref, nbr)``).
+        kernel_size: odd kernel size k of the deformable conv (and of the offset conv).
+        deform_groups: G; ``in_channels`` must be divisible by it.
+        max_offset: if set, offsets are soft-clamped to ``max_offset·tanh(Δp / max_offset)`` (≈ Δp when
+            ``|Δp| ≪ max_offset``, never beyond ``max_offset`` pixels) — a guard against offset overflow.
 
-    Returns (forward): ``aligned (B, out_channels, H, W)`` and ``aux`` with ``offsets (B, G·k²·2, H, W)`` (the
-    learned Δp, pixels) and ``masks (B, G·k², H, W)`` in (0, 1).
+    Forward:
+        ref_feat, nbr_feat: ``(B, C, H, W)``; cond: optional ``(B, cond_channels, H, W)``; other keywords ignored.
+
+    Returns:
+        ``(aligned, aux)``: aligned ``(B, out_channels, H, W)``; ``aux['offsets']`` ``(B, G·k²·2, H, W)``
+        (channel ``2·(g·k² + n) + {0: dy, 1: dx}``), ``aux['masks']`` ``(B, G·k², H, W)`` in (0, 1).
     """
 
-    def __init__(self, in_channels, out_channels=None, cond_channels=None, kernel_size=3, deform_groups=8,
-                 max_offset=None):
+    def __init__(self, in_channels: int, out_channels: Optional[int] = None, cond_channels: Optional[int] = None,
+                 kernel_size: int = 3, deform_groups: int = 8, max_offset: Optional[float] = None):
         super().__init__()
-        if kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f'DCNv2Align: kernel_size must be a positive odd int, got {kernel_size}')
-        if deform_groups < 1 or in_channels % deform_groups:
-            raise ValueError(f'DCNv2Align: in_channels ({in_channels}) must be divisible by deform_groups '
-                             f'({deform_groups})')
-        self.in_channels = in_channels
-        self.out_channels = out_channels or in_channels
-        self.cond_channels = cond_channels or 2 * in_channels
+        name = type(self).__name__
+        for arg, val in (('in_channels', in_channels), ('kernel_size', kernel_size),
+                         ('deform_groups', deform_groups)):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f'{name}: {arg} must be a positive int, got {val!r}')
+        if kernel_size % 2 == 0:
+            raise ValueError(f'{name}: kernel_size must be odd (padding k//2 keeps the size), got {kernel_size}')
+        if in_channels % deform_groups:
+            raise ValueError(f'{name}: in_channels={in_channels} must be divisible by deform_groups={deform_groups}')
+        out_channels = in_channels if out_channels is None else out_channels
+        cond_channels = 2 * in_channels if cond_channels is None else cond_channels
+        for arg, val in (('out_channels', out_channels), ('cond_channels', cond_channels)):
+            if not isinstance(val, int) or isinstance(val, bool) or val < 1:
+                raise ValueError(f'{name}: {arg} must be a positive int, got {val!r}')
+        if max_offset is not None and not max_offset > 0:
+            raise ValueError(f'{name}: max_offset must be None or > 0, got {max_offset!r}')
+        self.in_channels, self.out_channels, self.cond_channels = in_channels, out_channels, cond_channels
         self.kernel_size = kernel_size
-        self.deform_groups = deform_groups
         self.num_offsets = kernel_size * kernel_size
-        self.max_offset = max_offset
-        n = deform_groups * self.num_offsets
-        self.conv_offset = nn.Conv2d(self.cond_channels, 3 * n, 3, 1, 1)
+        self.deform_groups = deform_groups
+        self.max_offset = None if max_offset is None else float(max_offset)
+        K = self.num_offsets
+        self.conv_offset = nn.Conv2d(cond_channels, 3 * deform_groups * K, kernel_size, padding=kernel_size // 2)
         nn.init.zeros_(self.conv_offset.weight)
         nn.init.zeros_(self.conv_offset.bias)
-        self.weight = nn.Parameter(torch.empty(self.out_channels, in_channels, kernel_size, kernel_size))
-        self.bias = nn.Parameter(torch.empty(self.out_channels))
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.reset_dcn_parameters()
+
+    def reset_dcn_parameters(self):
+        """Initialise the deformable conv's weight and bias exactly like :class:`torch.nn.Conv2d` does."""
         nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        bound = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+        fan_in = self.in_channels * self.num_offsets
+        bound = 1 / math.sqrt(fan_in)
         nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, ref_feat, nbr_feat, cond=None, **ctx):
-        self.check_inputs('DCNv2Align', ref_feat, nbr_feat, self.in_channels)
+        name = type(self).__name__
+        self.check_inputs(name, ref_feat, nbr_feat, self.in_channels)
         if cond is None:
             cond = torch.cat([ref_feat, nbr_feat], dim=1)
-        if cond.shape[1] != self.cond_channels or cond.shape[-2:] != ref_feat.shape[-2:]:
-            raise ValueError(f'DCNv2Align: cond must be (B, {self.cond_channels}, {ref_feat.shape[-2]}, '
-                             f'{ref_feat.shape[-1]}), got {tuple(cond.shape)}')
-        n = self.deform_groups * self.num_offsets
+        if cond.dim() != 4 or cond.shape[1] != self.cond_channels or cond.shape[0] != ref_feat.shape[0] \
+                or cond.shape[2:] != ref_feat.shape[2:]:
+            raise ValueError(f'{name}: cond must be (B, cond_channels, H, W) = '
+                             f'{(ref_feat.shape[0], self.cond_channels, *ref_feat.shape[2:])}, got {tuple(cond.shape)}')
+        n_off = 2 * self.deform_groups * self.num_offsets
         out = self.conv_offset(cond)
-        offsets, masks = out[:, :2 * n], torch.sigmoid(out[:, 2 * n:])
+        offsets = out[:, :n_off]
+        masks = torch.sigmoid(out[:, n_off:])
         if self.max_offset is not None:
             offsets = self.max_offset * torch.tanh(offsets / self.max_offset)
-        pad = self.kernel_size // 2
-        aligned = deform_conv2d(nbr_feat, offsets, self.weight, self.bias, stride=1, padding=pad, dilation=1,
-                                mask=masks)
+        aligned = deform_conv2d(nbr_feat, offsets, self.weight, self.bias, stride=1,
+                                padding=self.kernel_size // 2, mask=masks)
         return aligned, dict(offsets=offsets, masks=masks)
+
+    def extra_repr(self) -> str:
+        return (f'in_channels={self.in_channels}, out_channels={self.out_channels}, '
+                f'cond_channels={self.cond_channels}, kernel_size={self.kernel_size}, '
+                f'deform_groups={self.deform_groups}, max_offset={self.max_offset}')

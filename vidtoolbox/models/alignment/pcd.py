@@ -97,6 +97,11 @@ class PCDAlignment(nn.Module):
                 up_feat = F.interpolate(feat, size=size, mode='bilinear', align_corners=False)
         offset = self.lrelu(self.cas_offset_conv1(torch.cat([feat, ref_feats[0]], 1)))
         offset = self.lrelu(self.cas_offset_conv2(offset))
-        feat, aux = self.cas_block(ref_feats[0], feat, cond=offset, **self._level_ctx(ctx, 0))
+        # the cascade refines features that are already aligned: image-based blocks must not re-apply the full
+        # ref→nbr motion, so their neighbour image is the reference image here
+        cas_ctx = self._level_ctx(ctx, 0)
+        if 'ref_img' in cas_ctx:
+            cas_ctx['nbr_img'] = cas_ctx['ref_img']
+        feat, aux = self.cas_block(ref_feats[0], feat, cond=offset, **cas_ctx)
         records.append(('pcd.cascade', 1, aux))
         return self.lrelu(feat), records
