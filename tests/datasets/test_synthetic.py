@@ -251,17 +251,3 @@ def test_base_video_dataset():
         _Tiny(pipeline=dict(type='Flip'))
 
 
-def test_neighbor_indices():
-    n = BaseVideoDataset.neighbor_indices
-    assert n(5, 5, 10) == [3, 4, 5, 6, 7]
-    assert n(0, 5, 10, 'reflection') == [2, 1, 0, 1, 2]
-    assert n(9, 5, 10, 'reflection') == [7, 8, 9, 8, 7]
-    assert n(0, 5, 10, 'replicate') == [0, 0, 0, 1, 2]
-    assert n(9, 5, 10, 'circle') == [7, 8, 9, 0, 1]
-    assert n(3, 4, 10) == [1, 2, 3, 4]  # even window: index num_frames // 2 is the centre
-    with pytest.raises(ValueError, match='padding must be one of'):
-        n(0, 3, 10, 'wrap')
-    with pytest.raises(ValueError, match=r'center must be in \[0, 10\)'):
-        n(10, 3, 10)
-    with pytest.raises(ValueError, match='too far past the border'):
-        n(0, 7, 2, 'reflection')

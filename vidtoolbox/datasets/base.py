@@ -12,8 +12,8 @@ follow ``docs/conventions.md`` (``lq``, ``gt``, ``flow_fw``, ``ref_index``, ``sc
   data info already carries one;
 * a pipeline whose config dicts are built with vidtoolbox's ``TRANSFORMS`` registry (so configs work
   without ``default_scope``);
-* :meth:`BaseVideoDataset.neighbor_indices`, the sliding-window frame indices with border padding
-  that frame-based loaders (REDS, frames folders) need.
+(the sliding-window frame indices with border padding that frame-based loaders need are
+:func:`vidtoolbox.datasets.frames_folder.padded_window_indices`).
 
 It stays ``lazy_init`` friendly: every attribute a subclass's ``load_data_list`` may need is set
 *before* ``BaseDataset.__init__`` runs (which calls ``full_init`` unless ``lazy_init=True``), so a
@@ -28,7 +28,6 @@ from vidtoolbox.registry import TRANSFORMS
 
 __all__ = ['BaseVideoDataset']
 
-_PADDING_MODES = ('replicate', 'reflection', 'circle')
 
 
 def _check_pos_int(name: str, value, minimum: int = 1) -> int:
@@ -107,50 +106,3 @@ class BaseVideoDataset(BaseDataset):
         info.setdefault('scale', self.scale)
         info.setdefault('ref_index', self.ref_index)
         return info
-
-    @staticmethod
-    def neighbor_indices(center: int, num_frames: int, total: int, padding: str = 'reflection') -> List[int]:
-        """Frame indices of a window of ``num_frames`` frames centred on ``center`` in a sequence of ``total``.
-
-        The window is ``center - num_frames // 2 … center + (num_frames - 1) // 2``; indices outside
-        ``[0, total)`` are padded:
-
-        * ``'replicate'``: clamp to the first/last frame (``-2 → 0``);
-        * ``'reflection'``: mirror without repeating the border frame (``-1 → 1``, ``total → total - 2``);
-        * ``'circle'``: wrap around (``-1 → total - 1``).
-
-        Args:
-            center: centre frame index, ``0 <= center < total``.
-            num_frames: window length (>= 1).
-            total: number of frames in the sequence (>= 1).
-            padding: ``'replicate'`` | ``'reflection'`` | ``'circle'``.
-
-        Returns:
-            list of ``num_frames`` ints in ``[0, total)``; element ``num_frames // 2`` is ``center``.
-
-        Raises:
-            ValueError: bad padding name, non-positive sizes, ``center`` outside the sequence, or
-                ``'reflection'`` with a window reaching further than ``total - 1`` past a border.
-        """
-        if padding not in _PADDING_MODES:
-            raise ValueError(f'padding must be one of {_PADDING_MODES}, got {padding!r}')
-        _check_pos_int('num_frames', num_frames)
-        _check_pos_int('total', total)
-        if not 0 <= center < total:
-            raise ValueError(f'center must be in [0, {total}), got {center}')
-        half = num_frames // 2
-        out = []
-        for i in range(center - half, center - half + num_frames):
-            if 0 <= i < total:
-                out.append(i)
-            elif padding == 'replicate':
-                out.append(min(max(i, 0), total - 1))
-            elif padding == 'circle':
-                out.append(i % total)
-            else:
-                j = -i if i < 0 else 2 * (total - 1) - i
-                if not 0 <= j < total:
-                    raise ValueError(f'reflection padding: window of {num_frames} frames around {center} reaches '
-                                     f'index {i}, too far past the border of a {total}-frame sequence')
-                out.append(j)
-        return out

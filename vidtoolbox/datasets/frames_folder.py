@@ -40,8 +40,7 @@ def padded_window_indices(center: int, length: int, num_frames: int, padding: st
     - ``'reflection_circle'``: mirrored about the window, ``c + h·interval - i`` (i < 0) or
       ``c - h·interval - (i - last)`` (i > last); this is the EDVR/BasicSR/MMagic test-time padding.
 
-    ``'replicate'`` and ``'reflection'`` agree with :meth:`BaseVideoDataset.neighbor_indices` (interval 1);
-    ``'reflection_circle'`` is the extra mode the EDVR-style evaluation needs.
+    ``'reflection_circle'`` is the mode the EDVR-style evaluation uses.
 
     Example: ``padded_window_indices(0, 100, 5)`` → ``[4, 3, 0, 1, 2]``;
     ``padded_window_indices(99, 100, 5)`` → ``[97, 98, 99, 96, 95]``.
