@@ -21,7 +21,10 @@ _LAYOUT_HINT = (
     '(00000000.png ... 00000099.png). Get train_sharp.zip and train_sharp_bicubic.zip (and, for the field\'s 270 '
     'clips, val_sharp.zip / val_sharp_bicubic.zip with their clips 000-029 renamed 240-269) from '
     'https://seungjunnah.github.io/Datasets/reds.html and unzip them into data_root; other folder names can be '
-    'given with gt_folder / lq_folder.')
+    'given with gt_folder / lq_folder. Point a config at another root with --cfg-options '
+    'train_dataloader.dataset.data_root=DIR val_dataloader.dataset.data_root=DIR '
+    'test_dataloader.dataset.data_root=DIR. No REDS? The built-in dataset trains the same model offline: '
+    '`make demo`, or python tools/train.py configs/demo/edvr_m_ofl_builtin.py')
 
 
 @DATASETS.register_module()
