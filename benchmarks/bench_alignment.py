@@ -8,6 +8,23 @@ Shapes are EDVR-M's alignment shapes: ``B`` images, ``C`` channels (64), ``S×S`
 groups (8), ``k×k`` kernel (3): input ``(B, C, S, S)``, offsets ``(B, 2·G·k², S, S)``, masks ``(B, G·k², S, S)``;
 every input and parameter requires grad, and the backward pass starts from a fixed random output gradient.
 
+Rows:
+
+* ``dense_conv``: ``conv2d`` ``C → C``, ``k×k`` — the reference of the ratio columns.
+* ``offset_conv``: ``conv2d`` ``C → 3·G·k²``, ``k×k`` — what a DCN block spends on predicting its offsets and
+  masks from PCD's ``C``-channel offset features (included in the block rows below).
+* ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, recomputing
+  backward) / mmcv's compiled op (``n/a`` when mmcv full is not importable); ``deform_conv2d[plain]``: the same
+  function written plainly as all ``k²`` warps stacked with one ``grid_sample`` + a 1×1 conv
+  (:func:`vidtoolbox.models.alignment.warp_n_offsets`), autograd keeping the stacked warps for backward.
+* Alignment blocks, built the way EDVR-M's PCD builds them (``in/out/cond_channels = C``, called with a
+  ``cond`` of ``C`` offset features that requires grad): ``DCNv2Align`` (k, G), ``NOffsetAlign`` with
+  ``N = k²`` and G (the DCN decomposition), ``N = 1`` and G, ``N = 25`` and ``G = 1``; ``FlowWarpAlign``
+  (feature level, ``G = 1`` as in ``configs/experiments/edvr_flow_feature.py``); ``MultiSPyNetAlign`` with
+  N = 1 and N = 3 SPyNets at image level (random ``(B, 3, S, S)`` images as ctx ``ref_img``/``nbr_img``,
+  randomly initialised nets so that the flows are not zero). The offset heads of the blocks are re-initialised
+  with small random weights (offsets of a few pixels, as after training) instead of their zero init.
+
 Time: cases are interleaved round-robin (``--repeats`` rounds after ``--warmup`` rounds) so that load from
 other processes hits all of them alike; the table shows the median and the minimum over rounds, and the
 ratio of medians to the ``dense_conv`` row.
@@ -17,20 +34,29 @@ Peak memory: on CPU, the peak of the running sum of the tensor allocations and f
 above the live inputs (not ``tracemalloc``, which cannot see tensor storage, nor RSS, which never goes down);
 on CUDA, ``torch.cuda.max_memory_allocated`` above the memory allocated before the pass.
 
-Example::
+Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 4–5 minutes on one loaded core)::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --sizes 2x64 4x64 2x128 4x128 --threads 1
+    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1
+
+A wider grid: ``--sizes 2x64 4x64 2x128 4x128 --repeats 5`` (about 4× longer).
+
+and ``--quick`` for a small subset (one size, the main rows, 2 repeats; ~20 s).
 """
 import argparse
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 import torch
 import torch.nn.functional as F
 
+from vidtoolbox.models.alignment import warp_n_offsets
 from vidtoolbox.ops import deform_conv2d, mmcv_deform_conv_available
+from vidtoolbox.registry import MODELS
+
+__all__ = ['Shape', 'Case', 'CASES', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names', 'run_table',
+           'dcn_plain', 'time_once', 'peak_memory', 'parse_size', 'main']
 
 
 @dataclass
@@ -49,12 +75,13 @@ class Case:
     setup: Callable[[Shape, torch.device, torch.dtype], Optional[Callable[[], None]]]
 
 
-def _conv_params(s: Shape, device, dtype, seed=0):
+def _conv_params(s: Shape, device, dtype, seed=0, out_channels=None):
     g = torch.Generator().manual_seed(seed)
+    cout = s.channels if out_channels is None else out_channels
     x = torch.randn(s.batch, s.channels, s.size, s.size, generator=g, dtype=dtype)
-    w = torch.randn(s.channels, s.channels, s.kernel, s.kernel, generator=g, dtype=dtype) * 0.05
-    b = torch.randn(s.channels, generator=g, dtype=dtype)
-    gout = torch.randn(s.batch, s.channels, s.size, s.size, generator=g, dtype=dtype)
+    w = torch.randn(cout, s.channels, s.kernel, s.kernel, generator=g, dtype=dtype) * 0.05
+    b = torch.randn(cout, generator=g, dtype=dtype)
+    gout = torch.randn(s.batch, cout, s.size, s.size, generator=g, dtype=dtype)
     return [t.to(device).requires_grad_(t is not gout) for t in (x, w, b)] + [gout.to(device)]
 
 
@@ -72,6 +99,12 @@ def setup_dense_conv(s: Shape, device, dtype):
     return lambda: F.conv2d(x, w, b, padding=pad).backward(gout)
 
 
+def setup_offset_conv(s: Shape, device, dtype):
+    x, w, b, gout = _conv_params(s, device, dtype, out_channels=3 * s.groups * s.kernel ** 2)
+    pad = s.kernel // 2
+    return lambda: F.conv2d(x, w, b, padding=pad).backward(gout)
+
+
 def _setup_dcn(backend):
     def setup(s: Shape, device, dtype):
         if backend == 'mmcv' and not mmcv_deform_conv_available():
@@ -83,12 +116,102 @@ def _setup_dcn(backend):
     return setup
 
 
+def dcn_plain(x, offset, weight, bias, mask=None):
+    """``deform_conv2d(x, offset, weight, bias, padding=k // 2, mask=mask)`` (stride 1, square odd kernel k)
+    written plainly: all k² warps of every group stacked with one ``grid_sample``
+    (:func:`~vidtoolbox.models.alignment.warp_n_offsets`, offsets + the kernel taps), then one 1×1 conv.
+    Plain autograd keeps the ``(B, C·k², H, W)`` stacked warps alive for the backward pass.
+    """
+    cout, cin, k, _ = weight.shape
+    K, r = k * k, k // 2
+    groups = offset.shape[1] // (2 * K)
+    ii, jj = torch.meshgrid(torch.arange(k) - r, torch.arange(k) - r, indexing='ij')
+    taps = torch.stack((ii.reshape(-1), jj.reshape(-1)), 1).to(offset)  # (K, 2) as (dy, dx), row-major
+    base = taps.repeat(groups, 1).reshape(1, 2 * groups * K, 1, 1)
+    # warp_n_offsets stacks channel c·K + k (input-channel-major) = the layout of weight.view(Cout, Cin·K)
+    return F.conv2d(warp_n_offsets(x, offset + base, groups, mask), weight.reshape(cout, cin * K, 1, 1), bias)
+
+
+def setup_dcn_plain(s: Shape, device, dtype):
+    x, w, b, gout = _conv_params(s, device, dtype)
+    off, mask = _dcn_inputs(s, device, dtype)
+    return lambda: dcn_plain(x, off, w, b, mask).backward(gout)
+
+
+def _randomise_offset_head(block, std_px=2.0, seed=2):
+    """Small random weights for the zero-initialised offset conv: offsets of about ``std_px`` pixels."""
+    conv = getattr(block, 'conv_offset', None)
+    if conv is None:
+        return
+    g = torch.Generator().manual_seed(seed)
+    fan_in = conv.weight[0].numel()
+    with torch.no_grad():
+        # unit-variance inputs: output std ≈ sqrt(fan_in)·std_w = std_px
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * (std_px / fan_in ** 0.5))
+        conv.bias.zero_()
+
+
+def _setup_block(cfg, groups_from_shape=False, kernel_from_shape=False, num_offsets_k2=False, images=False):
+    """A fwd+bwd callable for an alignment block built from ``cfg`` at EDVR-M's PCD shapes (see module docstring)."""
+    def setup(s: Shape, device, dtype):
+        full = dict(cfg, in_channels=s.channels, out_channels=s.channels, cond_channels=s.channels)
+        if groups_from_shape:
+            full['deform_groups'] = s.groups
+        if kernel_from_shape:
+            full['kernel_size'] = s.kernel
+        if num_offsets_k2:
+            full['num_offsets'] = s.kernel ** 2
+        torch.manual_seed(3)
+        block = MODELS.build(full)
+        _randomise_offset_head(block)
+        block = block.to(device=device, dtype=dtype).train()
+        g = torch.Generator().manual_seed(4)
+        shape = (s.batch, s.channels, s.size, s.size)
+        ref, nbr, cond, gout = (torch.randn(shape, generator=g, dtype=dtype).to(device) for _ in range(4))
+        for t in (ref, nbr, cond):
+            t.requires_grad_()
+        ctx = {}
+        if images:
+            img_shape = (s.batch, 3, s.size, s.size)
+            ctx = dict(ref_img=torch.rand(img_shape, generator=g, dtype=dtype).to(device),
+                       nbr_img=torch.rand(img_shape, generator=g, dtype=dtype).to(device))
+
+        def run():
+            aligned, _ = block(ref, nbr, cond=cond, **ctx)
+            aligned.backward(gout)
+        return run
+    return setup
+
+
 #: the rows of the table; the first one is the reference of the ratio columns
 CASES = [
     Case('dense_conv', setup_dense_conv),
+    Case('offset_conv', setup_offset_conv),
     Case('deform_conv2d[torch]', _setup_dcn('torch')),
+    Case('deform_conv2d[plain]', setup_dcn_plain),
     Case('deform_conv2d[mmcv]', _setup_dcn('mmcv')),
+    Case('DCNv2Align', _setup_block(dict(type='DCNv2Align'), groups_from_shape=True, kernel_from_shape=True)),
+    Case('NOffsetAlign[N=k2]', _setup_block(dict(type='NOffsetAlign'), groups_from_shape=True,
+                                            num_offsets_k2=True)),
+    Case('NOffsetAlign[N=1]', _setup_block(dict(type='NOffsetAlign', num_offsets=1), groups_from_shape=True)),
+    Case('NOffsetAlign[N=25,G=1]', _setup_block(dict(type='NOffsetAlign', num_offsets=25, deform_groups=1))),
+    Case('FlowWarpAlign[feat,G=1]', _setup_block(dict(type='FlowWarpAlign', level='feature', deform_groups=1))),
+    Case('MultiSPyNet[N=1,img]', _setup_block(dict(type='MultiSPyNetAlign', num_flows=1, level='image',
+                                                   zero_init_flow=False), images=True)),
+    Case('MultiSPyNet[N=3,img]', _setup_block(dict(type='MultiSPyNetAlign', num_flows=3, level='image',
+                                                   zero_init_flow=False), images=True)),
 ]
+
+#: the default table: EDVR-M's batch 2–4 at 64² and 128² (the full 4×4 grid takes ~4× longer; pass --sizes)
+DEFAULT_SIZES = [(4, 64), (2, 128)]
+#: ``--quick``: one size and the main rows
+QUICK_SIZES = [(2, 64)]
+QUICK_CASES = ['dense_conv', 'deform_conv2d[torch]', 'deform_conv2d[mmcv]', 'DCNv2Align', 'NOffsetAlign[N=k2]',
+               'FlowWarpAlign[feat,G=1]', 'MultiSPyNet[N=1,img]']
+
+
+def case_names() -> List[str]:
+    return [c.name for c in CASES]
 
 
 def _sync(device):
@@ -134,56 +257,93 @@ def parse_size(text: str):
         raise argparse.ArgumentTypeError(f'size must look like BxS (e.g. 4x64), got {text!r}') from None
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--sizes', nargs='+', type=parse_size, default=[(2, 64), (4, 64), (2, 128), (4, 128)],
-                   help='BxS pairs: batch × square feature size (default: 2x64 4x64 2x128 4x128)')
-    p.add_argument('--channels', type=int, default=64)
-    p.add_argument('--groups', type=int, default=8, help='deformable groups G')
-    p.add_argument('--kernel', type=int, default=3)
-    p.add_argument('--repeats', type=int, default=10, help='timed rounds (all cases per round)')
-    p.add_argument('--warmup', type=int, default=2)
-    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--dtype', default='float32', choices=['float32', 'float64', 'float16', 'bfloat16'])
-    p.add_argument('--cases', nargs='*', default=None, help='subset of case names (default: all)')
-    p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
-    args = p.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device, dtype = torch.device(args.device), getattr(torch, args.dtype)
-    cases = [c for c in CASES if args.cases is None or c.name in args.cases]
+def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=2, device='cpu',
+              dtype=torch.float32, memory=True, out=print):
+    """Time (and measure) ``cases`` at every ``(B, S)`` of ``sizes``; print the table with ``out``.
+
+    Returns:
+        list of row dicts ``name, batch, size, median_s, min_s, peak_bytes, t_ratio, mem_ratio`` (``None``
+        values for a case that is unavailable here; ratios relative to ``cases[0]``).
+    """
+    device = torch.device(device)
+    cases = list(cases)
     if not cases:
-        p.error(f'no case matches {args.cases}; known cases: {[c.name for c in CASES]}')
-    print(f'device={device} dtype={args.dtype} threads={torch.get_num_threads()} repeats={args.repeats} '
-          f'C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; ratios vs {cases[0].name}')
-    header = f'{"case":<26}{"shape":>14}{"median ms":>11}{"min ms":>9}{"peak MB":>9}{"t ratio":>9}{"mem ratio":>10}'
-    print(header)
-    print('-' * len(header))
-    for b, size in args.sizes:
-        shape = Shape(b, args.channels, size, args.groups, args.kernel)
+        raise ValueError(f'run_table: no cases given; known cases: {case_names()}')
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f'run_table: need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}')
+    ref = cases[0].name
+    header = f'{"case":<25}{"shape":>14}{"median ms":>11}{"min ms":>9}{"peak MB":>9}{"t ratio":>9}{"mem ratio":>10}'
+    out(header)
+    out('-' * len(header))
+    rows = []
+    for b, size in sizes:
+        shape = Shape(b, channels, size, groups, kernel)
         fns = {c.name: c.setup(shape, device, dtype) for c in cases}
         runnable = {k: f for k, f in fns.items() if f is not None}
         times = {k: [] for k in runnable}
-        for r in range(args.warmup + args.repeats):
+        for r in range(warmup + repeats):
             for k, f in runnable.items():
                 t = time_once(f, device)
-                if r >= args.warmup:
+                if r >= warmup:
                     times[k].append(t)
-        mem = {k: (None if args.no_memory else peak_memory(f, device)) for k, f in runnable.items()}
-        ref = cases[0].name
+        mem = {k: (peak_memory(f, device) if memory else None) for k, f in runnable.items()}
+        label = f'{b}x{channels}x{size}x{size}'
         for c in cases:
-            label = f'{b}x{args.channels}x{size}x{size}'
             if c.name not in runnable:
-                print(f'{c.name:<26}{label:>14}{"n/a (not available)":>30}')
+                out(f'{c.name:<25}{label:>14}{"n/a (not available)":>30}')
+                rows.append(dict(name=c.name, batch=b, size=size, median_s=None, min_s=None, peak_bytes=None,
+                                 t_ratio=None, mem_ratio=None))
                 continue
             med, mn = statistics.median(times[c.name]), min(times[c.name])
             t_ratio = med / statistics.median(times[ref]) if ref in runnable else float('nan')
             mb = mem[c.name]
+            m_ratio = None if mb is None or not mem.get(ref) else mb / mem[ref]
             mem_s = '-' if mb is None else f'{mb / 2**20:.1f}'
-            m_ratio = '-' if mb is None or not mem.get(ref) else f'{mb / mem[ref]:.2f}'
-            print(f'{c.name:<26}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{mem_s:>9}{t_ratio:>9.2f}{m_ratio:>10}')
-        print()
+            m_ratio_s = '-' if m_ratio is None else f'{m_ratio:.2f}'
+            out(f'{c.name:<25}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{mem_s:>9}{t_ratio:>9.2f}{m_ratio_s:>10}')
+            rows.append(dict(name=c.name, batch=b, size=size, median_s=med, min_s=mn, peak_bytes=mb,
+                             t_ratio=t_ratio, mem_ratio=m_ratio))
+        out('')
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--sizes', nargs='+', type=parse_size, default=None,
+                   help='BxS pairs: batch × square feature size (default: 4x64 2x128; --quick: 2x64)')
+    p.add_argument('--channels', type=int, default=64)
+    p.add_argument('--groups', type=int, default=8, help='deformable groups G')
+    p.add_argument('--kernel', type=int, default=3)
+    p.add_argument('--repeats', type=int, default=None, help='timed rounds (all cases per round); default 3, '
+                   '--quick: 2')
+    p.add_argument('--warmup', type=int, default=1)
+    p.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--dtype', default='float32', choices=['float32', 'float64', 'float16', 'bfloat16'])
+    p.add_argument('--cases', nargs='*', default=None,
+                   help=f'subset of case names (default: all, --quick: a subset); known: {case_names()}')
+    p.add_argument('--quick', action='store_true',
+                   help=f'small subset: sizes {QUICK_SIZES}, cases {QUICK_CASES}, 2 repeats (unless given)')
+    p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
+    args = p.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    sizes = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    repeats = args.repeats or (2 if args.quick else 3)
+    wanted = args.cases if args.cases is not None else (QUICK_CASES if args.quick else None)
+    if wanted is not None:
+        unknown = [n for n in wanted if n not in case_names()]
+        if unknown:
+            p.error(f'unknown case(s) {unknown}; known cases: {case_names()}')
+    cases = [c for c in CASES if wanted is None or c.name in wanted]
+    if not cases:
+        p.error(f'no case matches {args.cases}; known cases: {case_names()}')
+    print(f'device={args.device} dtype={args.dtype} threads={torch.get_num_threads()} repeats={repeats} '
+          f'warmup={args.warmup} C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; '
+          f'ratios vs {cases[0].name}')
+    run_table(sizes, cases, channels=args.channels, groups=args.groups, kernel=args.kernel, repeats=repeats,
+              warmup=args.warmup, device=args.device, dtype=getattr(torch, args.dtype),
+              memory=not args.no_memory)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,69 @@
+"""Smoke test of benchmarks/bench_alignment.py: every row runs at a tiny size, the table and CLI behave."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from vidtoolbox.ops import deform_conv2d, mmcv_deform_conv_available
+
+_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_alignment.py'
+
+
+@pytest.fixture(scope='module')
+def bench():
+    spec = importlib.util.spec_from_file_location('bench_alignment', _PATH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_plain_formulation_equals_deform_conv2d(bench):
+    """The ``deform_conv2d[plain]`` row computes the same function (values and gradients) as the op."""
+    s = bench.Shape(2, 8, 7, 2, 3)
+    x, w, b, gout = bench._conv_params(s, 'cpu', torch.float64)
+    off, mask = bench._dcn_inputs(s, 'cpu', torch.float64)
+    assert off.abs().max() > 3  # some samples fall outside the 7×7 map
+    leaves = (x, off, mask, w, b)
+    ref = deform_conv2d(x, off, w, b, padding=1, mask=mask, backend='torch')
+    grads_ref = torch.autograd.grad(ref, leaves, gout)
+    out = bench.dcn_plain(x, off, w, b, mask)
+    grads = torch.autograd.grad(out, leaves, gout)
+    torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-10)
+    for g, gr in zip(grads, grads_ref):
+        torch.testing.assert_close(g, gr, atol=1e-9, rtol=1e-9)
+
+
+def test_every_case_runs_at_a_tiny_size(bench):
+    lines = []
+    rows = bench.run_table([(1, 8)], bench.CASES, channels=8, groups=2, kernel=3, repeats=1, warmup=0,
+                           memory=True, out=lines.append)
+    assert [r['name'] for r in rows] == bench.case_names()
+    assert len(set(bench.case_names())) == len(bench.CASES)
+    for r in rows:
+        if r['name'] == 'deform_conv2d[mmcv]' and not mmcv_deform_conv_available():
+            assert r['median_s'] is None
+            assert any('deform_conv2d[mmcv]' in line and 'n/a' in line for line in lines)
+            continue
+        assert r['median_s'] > 0 and r['min_s'] <= r['median_s'], r
+        assert r['peak_bytes'] is not None and r['peak_bytes'] >= 0, r
+    assert rows[0]['name'] == 'dense_conv' and rows[0]['t_ratio'] == pytest.approx(1.0)
+    assert lines[0].split()[:2] == ['case', 'shape']
+
+
+def test_cli_quick_subset_and_errors(bench, capsys):
+    bench.main(['--quick', '--sizes', '1x8', '--channels', '8', '--groups', '2', '--repeats', '1', '--warmup', '0',
+                '--no-memory'])
+    text = capsys.readouterr().out
+    for name in bench.QUICK_CASES:
+        assert name in text
+    assert 'NOffsetAlign[N=25,G=1]' not in text  # not in the quick subset
+    assert 'repeats=1' in text and '1x8x8x8' in text
+    with pytest.raises(SystemExit):
+        bench.main(['--cases', 'no_such_case'])
+    assert 'unknown case' in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(['--sizes', '64'])
+    assert 'BxS' in capsys.readouterr().err
+    with pytest.raises(ValueError, match='repeats'):
+        bench.run_table([(1, 8)], bench.CASES[:1], channels=8, groups=2, repeats=0)
