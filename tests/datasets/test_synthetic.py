@@ -251,3 +251,55 @@ def test_base_video_dataset():
         _Tiny(pipeline=dict(type='Flip'))
 
 
+
+
+# ------------------------------------------------------------------ motion='constant_velocity'
+def _cv_clip(seed, **kw):
+    args = dict(photos=VAL_PHOTOS, num_frames=5, gt_size=(SIZE, SIZE), max_translation=4.0, max_rotation=1.0,
+                max_zoom=0.02, num_objects=2)
+    args.update(kw)
+    return render_clip(np.random.default_rng(seed), **args)
+
+
+def test_constant_velocity_background_flow_is_the_same_every_frame():
+    for seed in range(3):
+        clip = _cv_clip(seed, motion='constant_velocity')
+        for t in range(3):
+            # background at p in frames t, t+1 and t+2, visible in the next frame each time
+            bg = ((clip['layers'][t] == 0) & (clip['layers'][t + 1] == 0) & (clip['layers'][t + 2] == 0)
+                  & (clip['occ_fw'][t][..., 0] == 0) & (clip['occ_fw'][t + 1][..., 0] == 0))
+            assert bg.mean() > 0.2
+            d = np.abs(clip['flow_fw'][t] - clip['flow_fw'][t + 1])[bg]
+            assert d.max() < 1e-3, (seed, t, d.max())
+            assert np.abs(clip['flow_fw'][t][bg]).max() > 0.1  # the camera does move
+        # default motion accelerates: the same check fails by far
+        smooth = _cv_clip(seed)
+        bg = (smooth['layers'][1] == 0) & (smooth['layers'][2] == 0)
+        assert np.abs(smooth['flow_fw'][1] - smooth['flow_fw'][2])[bg].max() > 0.05
+
+
+def test_constant_velocity_translating_objects_and_same_draws():
+    clip = _cv_clip(5, motion='constant_velocity', max_rotation=0.0, max_zoom=0.0)
+    smooth = _cv_clip(5, max_rotation=0.0, max_zoom=0.0)
+    assert clip['photos'] == smooth['photos']  # same random draws, only the motion differs
+    # a translating object has one flow vector, the same in every frame
+    for k in (1, 2):
+        vecs = [clip['flow_fw'][t][clip['layers'][t] == k] for t in range(4)]
+        vecs = [v for v in vecs if len(v)]
+        assert len(vecs) >= 2
+        allv = np.concatenate(vecs)
+        assert np.abs(allv - allv[0]).max() < 1e-3
+
+
+def test_constant_velocity_dataset_option():
+    ds = _make(num_frames=3, scale=1, motion='constant_velocity')
+    assert ds.motion == 'constant_velocity'
+    d = ds.get_data_info(0)
+    valid = (d['occ_fw'][0][..., 0] == 0) & (d['occ_fw'][1][..., 0] == 0)
+    # flows still exact: warping frame 1 with flow(0, 1) reproduces frame 0 at non-occluded pixels
+    rec = _warp(d['gt'][1], d['flow_fw'][0], padding_mode='border')
+    inner = binary_dilation(~valid, iterations=2)
+    assert np.abs(rec - d['gt'][0])[~inner].mean() < 0.02
+    assert _make().motion == 'smooth'
+    with pytest.raises(ValueError, match="motion must be one of"):
+        _make(motion='linear')

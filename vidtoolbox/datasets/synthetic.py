@@ -45,6 +45,7 @@ VAL_PHOTOS = ('chelsea', 'retina', 'gravel', 'moon', 'clock', 'text')
 
 _SPLITS = {'train': TRAIN_PHOTOS, 'val': VAL_PHOTOS}
 _PHOTO_CACHE: Dict[str, np.ndarray] = {}
+_MOTIONS = ('smooth', 'constant_velocity')
 _MARGIN = 3  # texture pixels kept around the region a clip can see (bilinear support + rounding)
 
 
@@ -82,15 +83,19 @@ def _affine(theta: float, zoom: float, src_c: Tuple[float, float], dst_c: np.nda
     return m
 
 
-def _smooth_track(rng: np.random.Generator, taus: np.ndarray, max_step: float, dim: int) -> np.ndarray:
+def _smooth_track(rng: np.random.Generator, taus: np.ndarray, max_step: float, dim: int,
+                  accelerate: bool = True) -> np.ndarray:
     """Quadratic trajectory ``v·τ + a·τ²/2`` (``(T, dim)``, zero at τ = 0) with every step ``|x(τ+1) − x(τ)|``
-    at most ``max_step`` (rescaled when the draw exceeds it)."""
+    at most ``max_step`` (rescaled when the draw exceeds it). ``accelerate=False`` sets ``a = 0`` (a linear,
+    constant-velocity track) after drawing it, so the generator advances exactly as with acceleration."""
     if max_step <= 0 or len(taus) < 2:
         return np.zeros((len(taus), dim))
     direction = rng.normal(size=dim)
     direction /= max(np.linalg.norm(direction), 1e-12)
     vel = direction * rng.uniform(0.0, max_step)
     acc = rng.normal(size=dim) * (0.5 * max_step / max(1.0, (len(taus) - 1) / 2.0))
+    if not accelerate:
+        acc = acc * 0.0
     track = vel[None] * taus[:, None] + 0.5 * acc[None] * (taus ** 2)[:, None]
     steps = np.linalg.norm(np.diff(track, axis=0), axis=1).max()
     if steps > max_step:
@@ -190,7 +195,7 @@ def render_frame(scene: dict, t: int, size_hw: Tuple[int, int], pre: Optional[np
 
 def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int, gt_size: Tuple[int, int],
                 max_translation: float, max_rotation: float, max_zoom: float, num_objects: int,
-                photo_scale: Tuple[float, float] = (1.0, 2.5)) -> dict:
+                photo_scale: Tuple[float, float] = (1.0, 2.5), motion: str = 'smooth') -> dict:
     """Render one layered clip with exact flows (all randomness from ``rng``).
 
     Args:
@@ -203,6 +208,13 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
         max_zoom: max per-frame relative zoom change of each layer (0.05 = 5 %).
         num_objects: number of foreground objects (>= 0).
         photo_scale: range of photo pixels per texture pixel (area downscale of the photo crop).
+        motion: ``'smooth'`` (default): every layer parameter (translation, angle, log-zoom) follows a quadratic
+            track with a random acceleration of the order of the velocity; ``'constant_velocity'``: the same
+            random draws with the accelerations set to 0, and the camera composed from one fixed frame-to-frame
+            affine step (``M_t = M_ref · D^(t−ref)``), so the background flow ``flow(t, t+1)`` is the same field
+            for every ``t`` and each object moves as a rigid body with constant translation velocity, angular
+            velocity and zoom rate (its flow is constant in the object's own coordinates; equal at the same
+            pixel across frames when it only translates).
 
     Returns:
         dict with ``frames`` (T × ``(H, W, 3)`` float32 [0, 1]), ``flow_fw``/``flow_bw`` (T−1 × ``(H, W, 2)``
@@ -228,10 +240,15 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
     names = [photos[order[0]]] + [photos[others[i % len(others)]] for i in range(num_objects)]
 
     # --- background: camera maps frame → texture, p ↦ centre + d(τ) + z R(θ) (p − frame_c)
-    shift = _smooth_track(rng, taus, max_translation, 2)
-    theta = _smooth_track(rng, taus, max_rot, 1)[:, 0]
-    logz = _smooth_track(rng, taus, max_logz, 1)[:, 0]
+    acc = motion != 'constant_velocity'
+    shift = _smooth_track(rng, taus, max_translation, 2, acc)
+    theta = _smooth_track(rng, taus, max_rot, 1, acc)[:, 0]
+    logz = _smooth_track(rng, taus, max_logz, 1, acc)[:, 0]
     cams = [_affine(theta[t], math.exp(logz[t]), frame_c, shift[t]) for t in range(T)]
+    if not acc and T >= 2:
+        # one fixed frame-space step D = M_ref⁻¹ M_ref+1: flow(t, t+1)(p) = D⁻¹ p − p for every t
+        step = np.linalg.inv(cams[ref]) @ cams[ref + 1] if ref + 1 < T else np.linalg.inv(cams[ref - 1]) @ cams[ref]
+        cams = [cams[ref] @ np.linalg.matrix_power(step, int(tau)) for tau in taus]
     corners = np.array([[0, 0, 1], [W - 1, 0, 1], [0, H - 1, 1], [W - 1, H - 1, 1]], dtype=np.float64).T
     pts = np.concatenate([(m @ corners)[:2] for m in cams], axis=1)
     lo = np.floor(pts.min(axis=1)) - _MARGIN
@@ -252,10 +269,10 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
         alpha = _alpha_matte(rng, (oh, ow), pad)
         tex = _cut_texture(rng, load_photo(names[1 + k]), alpha.shape, photo_scale)
         pos0 = np.array([rng.uniform(0.15, 0.85) * (W - 1), rng.uniform(0.15, 0.85) * (H - 1)])
-        track = pos0[None] + _smooth_track(rng, taus, max_translation, 2)
+        track = pos0[None] + _smooth_track(rng, taus, max_translation, 2, acc)
         phi0 = rng.uniform(-np.pi, np.pi)
-        phi = phi0 + _smooth_track(rng, taus, max_rot, 1)[:, 0]
-        logs = rng.uniform(-0.2, 0.2) + _smooth_track(rng, taus, max_logz, 1)[:, 0]
+        phi = phi0 + _smooth_track(rng, taus, max_rot, 1, acc)[:, 0]
+        logs = rng.uniform(-0.2, 0.2) + _smooth_track(rng, taus, max_logz, 1, acc)[:, 0]
         tex_c = ((alpha.shape[1] - 1) / 2.0, (alpha.shape[0] - 1) / 2.0)
         maps.append([_affine(-phi[t], math.exp(-logs[t]), track[t], tex_c) for t in range(T)])
         textures.append(tex)
@@ -353,6 +370,11 @@ class SyntheticMotionDataset(BaseVideoDataset):
             prediction/interpolation slice what they need).
         photo_scale: ``(lo, hi)`` photo pixels per GT pixel; textures are area-downscaled photo crops, so
             larger values give denser detail.
+        motion: ``'smooth'`` (default; random accelerations about the size of the velocity) or
+            ``'constant_velocity'`` (no acceleration: the background flow between consecutive frames is the same
+            field, objects move rigidly at constant velocity; the same photos and velocity draws as ``'smooth'``
+            for the same seed), see :func:`render_clip`. For prediction benchmarks whose baselines
+            assume constant velocity.
         pipeline: transforms (configs or callables) applied to the results dict; empty → raw dict.
         **kwargs: other :class:`~vidtoolbox.datasets.base.BaseVideoDataset` / MMEngine ``BaseDataset``
             arguments (``lazy_init``, ``test_mode``, ``indices``, ...).
@@ -374,6 +396,7 @@ class SyntheticMotionDataset(BaseVideoDataset):
                  num_objects: Union[int, Sequence[int]] = (1, 3),
                  gt_mode: str = 'center',
                  photo_scale: Sequence[float] = (1.0, 2.5),
+                 motion: str = 'smooth',
                  pipeline: Sequence = (),
                  **kwargs):
         who = 'SyntheticMotionDataset'
@@ -381,6 +404,8 @@ class SyntheticMotionDataset(BaseVideoDataset):
             raise ValueError(f'{who}: num_clips must be an int >= 1, got {num_clips!r}')
         if split not in _SPLITS:
             raise ValueError(f'{who}: split must be one of {tuple(_SPLITS)}, got {split!r}')
+        if motion not in _MOTIONS:
+            raise ValueError(f'{who}: motion must be one of {_MOTIONS}, got {motion!r}')
         if gt_mode not in ('center', 'all'):
             raise ValueError(f"{who}: gt_mode must be 'center' or 'all', got {gt_mode!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -417,6 +442,7 @@ class SyntheticMotionDataset(BaseVideoDataset):
             raise ValueError(f'{who}: max_zoom must be in [0, 0.5], got {max_zoom!r}')
         self.num_objects = (int(num_objects[0]), int(num_objects[1]))
         self.gt_mode = gt_mode
+        self.motion = motion
         self.photo_scale = (float(photo_scale[0]), float(photo_scale[1]))
         super().__init__(num_frames=num_frames, scale=scale, pipeline=pipeline, **kwargs)
 
@@ -434,7 +460,7 @@ class SyntheticMotionDataset(BaseVideoDataset):
         rng = self.clip_rng(clip_index)
         n_obj = int(rng.integers(self.num_objects[0], self.num_objects[1] + 1))
         clip = render_clip(rng, self.photos, self.num_frames, self.gt_size, self.max_translation,
-                           self.max_rotation, self.max_zoom, n_obj, self.photo_scale)
+                           self.max_rotation, self.max_zoom, n_obj, self.photo_scale, self.motion)
         frames = clip.pop('frames')
         clip.pop('layers')
         clip.pop('mixed')

@@ -139,3 +139,68 @@ def test_optimisation_improves_dis_init_on_translation():
     assert p_init > p_copy + 5, (p_init, p_copy)
     assert p_opt > p_init + 1.0, (p_opt, p_init)
     assert opt['history'][-1] < opt['history'][0]
+
+
+def test_num_context_splits_whole_clips():
+    frames = _clip(n=5, size=32)
+    clip = torch.stack(frames, 1)  # (1, 5, 3, H, W): inputs and gt both hold the whole clip
+    m = VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), num_iters=0,
+                        alpha=None, num_context=2, num_predict=5, data_preprocessor=None)
+    res = m(clip, dict(gt=clip, key=['a']), mode='predict')
+    # 3 future frames are available: M = min(num_predict, T - K) = 3, targets are frames 2, 3, 4
+    assert res[0]['pred'].shape == (3, 3, 32, 32) and torch.equal(res[0]['gt'], clip[0, 2:])
+    assert res[0]['key'] == 'a'
+    # with the exact constant-velocity init, step 1 equals the shifted frame 2 inside the border
+    assert _psnr(res[0]['pred'][0][INNER[1:]], frames[2][0][INNER[1:]]) > 50
+    # context only (T == K): num_predict frames
+    assert m(clip[:, :2], mode='tensor').shape == (1, 5, 3, 32, 32)
+    with pytest.raises(ValueError, match='num_context=3 but the inputs hold only 2'):
+        VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), num_context=3,
+                        data_preprocessor=None)(clip[:, :2])
+    with pytest.raises(ValueError, match='gt must hold the same 5 frames'):
+        m(clip, dict(gt=clip[:, 2:]))
+    with pytest.raises(ValueError, match='num_context must be None or an int >= 2'):
+        VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), num_context=1)
+
+
+def test_prior_and_smooth_terms():
+    frames = _clip(size=32)
+    m = VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), w_prior=0.5,
+                        w_smooth=0.25, data_preprocessor=None)
+    base = torch.zeros(1, 2, 32, 32)
+    flow = base.clone()
+    flow[:, 0, :, 16:] = 1.0  # a step of 1 px in dx on one of 31 column pairs
+    w = torch.ones(1, 1, 32, 32)
+    w[..., :8] = 0
+    out = m.losses(flow, frames[0], frames[1], anchor=base, anchor_weight=w)
+    assert float(out['prior']) == pytest.approx(0.5)  # half the pixels differ by 1 px, all of them weighted
+    assert float(out['smooth']) == pytest.approx(1 / 62)  # mean over both channels, dy has no step
+    assert float(out['total']) == pytest.approx(float(out['img']) + m.w_cons * float(out['cons']) + 0.5 * 0.5
+                                                 + 0.25 / 62, rel=1e-5)
+    with pytest.raises(ValueError, match='w_prior and w_smooth'):
+        VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), w_prior=-1)
+
+
+@pytest.mark.weights
+@needs_weights
+def test_vfi_opt_rife_builtin_config_runs():
+    import os
+
+    from mmengine.config import Config
+
+    from vidtoolbox.registry import DATASETS
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    cfg = Config.fromfile(os.path.join(root, 'configs/prediction/vfi_opt_rife_builtin.py'))
+    assert cfg.model.num_context == 2 and cfg.test_dataloader.dataset.gt_mode == 'all'
+    cfg.model.num_iters = 2
+    cfg.model.num_predict = 3
+    ds_cfg = dict(cfg.test_dataloader.dataset, num_clips=1, gt_size=32, num_frames=5)
+    model = MODELS.build(cfg.model)
+    ds = DATASETS.build(ds_cfg)
+    sample = ds[0]
+    batch = dict(inputs=sample['inputs'][None], data_samples={k: (v[None] if isinstance(v, torch.Tensor) else [v])
+                                                              for k, v in sample['data_samples'].items()})
+    out = model.test_step(batch)
+    assert out[0]['pred'].shape == (3, 3, 32, 32) and out[0]['gt'].shape == (3, 3, 32, 32)
+    assert torch.equal(out[0]['gt'], sample['data_samples']['gt'][2:])
+    assert float(out[0]['pred'].min()) >= 0 and float(out[0]['pred'].max()) <= 1

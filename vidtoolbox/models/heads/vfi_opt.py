@@ -86,6 +86,15 @@ class VFIOptPredictor(BaseModel):
             ``flow(t+1, t)``, which *is* the flow from the newest to the previous frame, at no extra cost).
             Sources that cannot compute flow from images (``GTFlow``) fall back to ``'previous'``.
         num_predict: number of future frames :meth:`forward` predicts.
+        num_context: ``K`` (>= 2) for whole-clip batches (e.g. ``SyntheticMotionDataset(gt_mode='all',
+            scale=1)``, whose ``inputs`` and ``gt`` both hold every frame): :meth:`forward` uses the first ``K``
+            frames of ``inputs`` as the context and frames ``K … K+M−1`` of ``gt`` as the targets, with
+            ``M = min(num_predict, T − K)``. ``None`` (default): ``inputs`` are all context frames and ``gt`` the
+            future frames.
+        w_prior: weight of ``L_prior = mean_p v(p)·|f̃(p) − f_init(p)|₁`` (pixels), an L1 trust region around the
+            constant-velocity initialisation on the pixels the flow reversal covered (``v = 1``; disoccluded /
+            entering pixels, ``v = 0``, are free). 0 (the paper's objective) disables it.
+        w_smooth: weight of a total-variation term on ``f̃`` (mean L1 of neighbour differences, pixels); 0 disables.
         progress: show a tqdm progress bar over iterations.
         data_preprocessor: MMEngine data-preprocessor config.
     """
@@ -99,6 +108,8 @@ class VFIOptPredictor(BaseModel):
                  min_lr_ratio: float = 0.01,
                  w_img: float = 1.0,
                  w_cons: float = 0.01,
+                 w_prior: float = 0.0,
+                 w_smooth: float = 0.0,
                  alpha: Optional[float] = 1.5,
                  fill_method: str = 'idw',
                  levels: Union[int, Sequence[int]] = 1,
@@ -107,6 +118,7 @@ class VFIOptPredictor(BaseModel):
                  keep_best: bool = True,
                  recursion_init: str = 'source',
                  num_predict: int = 1,
+                 num_context: Optional[int] = None,
                  progress: bool = False,
                  data_preprocessor: Optional[dict] = dict(type='VideoDataPreprocessor'),
                  init_cfg: Optional[dict] = None):
@@ -124,6 +136,8 @@ class VFIOptPredictor(BaseModel):
             raise ValueError(f'VFIOptPredictor: min_lr_ratio must be in (0, 1], got {min_lr_ratio}')
         if w_img < 0 or w_cons < 0 or (w_img == 0 and w_cons == 0):
             raise ValueError(f'VFIOptPredictor: w_img and w_cons must be >= 0 and not both 0, got {w_img}, {w_cons}')
+        if not (w_prior >= 0 and w_smooth >= 0):
+            raise ValueError(f'VFIOptPredictor: w_prior and w_smooth must be >= 0, got {w_prior}, {w_smooth}')
         if alpha is not None and not alpha > 0:
             raise ValueError(f'VFIOptPredictor: alpha must be > 0 (pixels) or None, got {alpha}')
         if fill_method not in ('idw', 'harmonic'):
@@ -161,6 +175,8 @@ class VFIOptPredictor(BaseModel):
         self.min_lr_ratio = float(min_lr_ratio)
         self.w_img = float(w_img)
         self.w_cons = float(w_cons)
+        self.w_prior = float(w_prior)
+        self.w_smooth = float(w_smooth)
         self.alpha = alpha
         self.fill_method = fill_method
         self.levels = levels
@@ -169,6 +185,10 @@ class VFIOptPredictor(BaseModel):
         self.keep_best = bool(keep_best)
         self.recursion_init = recursion_init
         self.num_predict = int(num_predict)
+        if num_context is not None and (isinstance(num_context, bool) or not isinstance(num_context, int)
+                                        or num_context < 2):
+            raise ValueError(f'VFIOptPredictor: num_context must be None or an int >= 2, got {num_context!r}')
+        self.num_context = num_context
         self.progress = bool(progress)
 
     def train(self, mode: bool = True):
@@ -218,11 +238,21 @@ class VFIOptPredictor(BaseModel):
             return out['warped1'], out['flow_t1']
         return self.interpolator.interpolate(img0, img1, 0.5), None
 
-    def losses(self, flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor) -> dict:
-        """``L_img``, ``L_cons`` and the weighted total for a candidate ``f̃ = flow(t+1, t)`` ``(B, 2, H, W)``.
+    def losses(self, flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor,
+               anchor: Optional[torch.Tensor] = None, anchor_weight: Optional[torch.Tensor] = None) -> dict:
+        """``L_img``, ``L_cons``, the regularisers and the weighted total for a candidate ``f̃ = flow(t+1, t)``.
+
+        Args:
+            flow: ``(B, 2, H, W)`` candidate ``flow(t+1, t)`` in pixels.
+            prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
+            anchor: ``(B, 2, H, W)`` the initial flow that ``L_prior`` pulls towards (``None``: ``L_prior = 0``).
+            anchor_weight: ``(B, 1, H, W)`` per-pixel weight of ``L_prior`` in [0, 1] (``None``: all ones); the
+                predictor passes the flow reversal's validity, so disoccluded / entering pixels are free.
 
         Returns a dict of scalars (mean over the batch): ``img``, ``cons`` (0 when the interpolator exposes no
-        flow), ``total``, and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map`` ``(B, 1, H, W)`` (or ``None``).
+        flow), ``prior`` (``mean_p w(p)·|f̃(p) − anchor(p)|₁``, pixels), ``smooth`` (mean L1 of the horizontal
+        and vertical flow differences, pixels), ``total`` (``w_img·img + w_cons·cons + w_prior·prior +
+        w_smooth·smooth``), and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map`` ``(B, 1, H, W)`` (or ``None``).
         """
         pred = flow_warp(cur, flow, padding_mode='border')
         i_g, f_g = self._interp(prev, pred)
@@ -233,7 +263,17 @@ class VFIOptPredictor(BaseModel):
         else:
             cmap, l_cons = None, flow.new_zeros(())
         total = self.w_img * l_img + self.w_cons * l_cons
-        return dict(img=l_img, cons=l_cons, total=total, pred=pred, cons_map=cmap)
+        l_prior = flow.new_zeros(())
+        if anchor is not None and self.w_prior > 0:
+            d = (flow - anchor).abs().sum(1, keepdim=True)
+            l_prior = (d if anchor_weight is None else d * anchor_weight).mean()
+            total = total + self.w_prior * l_prior
+        l_smooth = flow.new_zeros(())
+        if self.w_smooth > 0:
+            l_smooth = ((flow[..., :, 1:] - flow[..., :, :-1]).abs().mean()
+                        + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean())
+            total = total + self.w_smooth * l_smooth
+        return dict(img=l_img, cons=l_cons, prior=l_prior, smooth=l_smooth, total=total, pred=pred, cons_map=cmap)
 
     def _lr_at(self, it: int, n: int) -> float:
         if self.lr_schedule == 'constant' or n <= 1:
@@ -279,12 +319,14 @@ class VFIOptPredictor(BaseModel):
         prev = prev.detach()
         cur = cur.detach()
         if init is None:
-            base, _ = self.init_flow(prev, cur, observed)
+            base, anchor_w = self.init_flow(prev, cur, observed)
+            anchor_w = (anchor_w > 0.5).to(cur.dtype)
         else:
             if init.shape != (cur.shape[0], 2, *cur.shape[-2:]):
                 raise ValueError(f'VFIOptPredictor: init must be (B, 2, H, W) = {(cur.shape[0], 2, *cur.shape[-2:])}, '
                                  f'got {tuple(init.shape)}')
             base = init.detach().to(cur)
+            anchor_w = torch.ones_like(base[:, :1])
         h, w = cur.shape[-2:]
         deltas = []
         for lvl in self.levels:
@@ -305,7 +347,7 @@ class VFIOptPredictor(BaseModel):
                     for g in opt.param_groups:
                         g['lr'] = self._lr_at(it, n)
                     flow = self._compose(base, deltas)
-                    loss = self.losses(flow, prev, cur)['total']
+                    loss = self.losses(flow, prev, cur, base, anchor_w)['total']
                     val = float(loss.detach())
                     history.append(val)
                     if self.keep_best and val < best[0]:
@@ -327,7 +369,7 @@ class VFIOptPredictor(BaseModel):
         with torch.no_grad():
             last = self._compose(base, deltas).detach()
             if self.keep_best and n > 0:
-                final_loss = float(self.losses(last, prev, cur)['total'])
+                final_loss = float(self.losses(last, prev, cur, base, anchor_w)['total'])
                 flow = last if final_loss <= best[0] else best[1]
             else:
                 flow = last
@@ -398,13 +440,16 @@ class VFIOptPredictor(BaseModel):
         """MMEngine entry point.
 
         Args:
-            inputs: ``(B, K, 3, H, W)`` context frames in [0, 1] (``K >= 2``).
-            data_samples: optional batched sample dict; ``gt`` ``(B, M', 3, H, W)`` future frames are returned next
-                to the predictions (the first ``num_predict``); the flow source's ``flow_from_context`` sees it
-                (so ``GTFlow`` can read ``flow_bw``).
+            inputs: ``(B, T, 3, H, W)`` frames in [0, 1]: all context (``num_context=None``, ``T >= 2``) or a whole
+                clip whose first ``num_context`` frames are the context (``T >= num_context``).
+            data_samples: optional batched sample dict; ``gt`` ``(B, M', 3, H, W)``: the future frames
+                (``num_context=None``) or every frame of the clip (``num_context=K``; the targets are frames
+                ``K, K+1, …``). They are returned next to the predictions (the first ``M``); the flow source's
+                ``flow_from_context`` sees the sample (so ``GTFlow`` can read ``flow_bw``; frame indices are
+                clip indices).
             mode: ``'predict'`` → list of ``B`` dicts ``{'pred': (M, 3, H, W), 'gt': (M, 3, H, W) (if present),
-                'flows': (M, 2, H, W)}``; ``'tensor'`` → ``(B, M, 3, H, W)``. There is nothing to train:
-                ``'loss'`` raises.
+                'flows': (M, 2, H, W), 'key' (if present)}``; ``'tensor'`` → ``(B, M, 3, H, W)``. There is nothing
+                to train: ``'loss'`` raises.
         """
         if mode == 'loss':
             raise RuntimeError('VFIOptPredictor has no trainable parameters (it optimises a flow per test sample '
@@ -415,31 +460,49 @@ class VFIOptPredictor(BaseModel):
         if not isinstance(inputs, torch.Tensor) or inputs.dim() != 5 or inputs.shape[2] != 3 or inputs.shape[1] < 2:
             shape = tuple(inputs.shape) if isinstance(inputs, torch.Tensor) else type(inputs).__name__
             raise ValueError(f'VFIOptPredictor: inputs must be (B, K, 3, H, W) context frames with K >= 2, got {shape}')
+        gt = data_samples.get('gt') if isinstance(data_samples, dict) else None
+        if isinstance(gt, (list, tuple)):
+            gt = torch.stack(list(gt), 0)
+        if gt is not None and gt.dim() == 4:
+            gt = gt.unsqueeze(1)
+        k, m = inputs.shape[1], self.num_predict
+        if self.num_context is not None:
+            k = self.num_context
+            t = inputs.shape[1]
+            if t < k:
+                raise ValueError(f'VFIOptPredictor: num_context={k} but the inputs hold only {t} frames')
+            if t > k:
+                m = min(m, t - k)
+                if gt is not None:
+                    if gt.shape[1] != t:
+                        raise ValueError(f'VFIOptPredictor: with num_context={k} and a {t}-frame clip as inputs, '
+                                         f'gt must hold the same {t} frames (SyntheticMotionDataset(gt_mode="all", '
+                                         f'scale=1)), got {gt.shape[1]}')
+                    gt = gt[:, k:]
+            inputs = inputs[:, :k]
         observed = None
         if hasattr(self.flow_source, 'flow_from_context'):
             ctx = dict(lq=inputs, inputs=inputs)
             if isinstance(data_samples, dict):
                 ctx.update(data_samples)
                 ctx['data_samples'] = data_samples
-            k = inputs.shape[1]
             try:
                 with torch.no_grad():
                     observed = self.flow_source.flow_from_context(ctx, k - 1, k - 2, size=inputs.shape[-2:])
-            except (KeyError, ValueError, RuntimeError) as err:
+            except (KeyError, ValueError, RuntimeError, IndexError) as err:
                 warnings.warn(f'VFIOptPredictor: flow source {type(self.flow_source).__name__} could not give the '
                               f'observed flow from the sample ({err}); computing it from the images')
                 observed = None
-        out = self.predict_frames(inputs, observed=observed)
+        out = self.predict_frames(inputs, num_predict=m, observed=observed)
         if mode == 'tensor':
             return out['frames']
-        gt = data_samples.get('gt') if isinstance(data_samples, dict) else None
+        keys = data_samples.get('key') if isinstance(data_samples, dict) else None
         results = []
         for b in range(inputs.shape[0]):
             r = dict(pred=out['frames'][b], flows=out['flows'][b])
             if gt is not None:
-                g = gt[b]
-                if g.dim() == 3:
-                    g = g.unsqueeze(0)
-                r['gt'] = g[:out['frames'].shape[1]]
+                r['gt'] = gt[b][:out['frames'].shape[1]]
+            if isinstance(keys, (list, tuple)) and len(keys) > b:
+                r['key'] = keys[b]
             results.append(r)
         return results
