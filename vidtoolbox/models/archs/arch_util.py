@@ -48,3 +48,16 @@ class PixelShufflePack(nn.Module):
 
     def forward(self, x):
         return self.shuffle(self.conv(x))
+
+
+def check_sr_args(name: str, scale: int, num_frames: int, center_frame_idx=None) -> int:
+    """Validate the arguments shared by the multi-frame SR networks; return the reference index
+    (``num_frames // 2`` when ``center_frame_idx`` is None)."""
+    if scale not in (1, 2, 4):
+        raise ValueError(f'{name}: scale must be 1, 2 or 4, got {scale}')
+    if num_frames < 1:
+        raise ValueError(f'{name}: num_frames must be >= 1, got {num_frames}')
+    center = num_frames // 2 if center_frame_idx is None else center_frame_idx
+    if not 0 <= center < num_frames:
+        raise ValueError(f'{name}: center_frame_idx {center} outside [0, {num_frames})')
+    return center

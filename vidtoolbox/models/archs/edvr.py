@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer
+from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
 from .tsa import TSAFusion
 
 __all__ = ['EDVRNet']
@@ -45,14 +45,8 @@ class EDVRNet(nn.Module):
                  num_extract_block=5, num_reconstruct_block=10, center_frame_idx=None, with_tsa=True,
                  align_cfg=None, scale=4):
         super().__init__()
-        if scale not in (1, 2, 4):
-            raise ValueError(f'EDVRNet: scale must be 1, 2 or 4, got {scale}')
-        if num_frames < 1:
-            raise ValueError(f'EDVRNet: num_frames must be >= 1, got {num_frames}')
         self.num_frames = num_frames
-        self.center_frame_idx = num_frames // 2 if center_frame_idx is None else center_frame_idx
-        if not 0 <= self.center_frame_idx < num_frames:
-            raise ValueError(f'EDVRNet: center_frame_idx {self.center_frame_idx} outside [0, {num_frames})')
+        self.center_frame_idx = check_sr_args('EDVRNet', scale, num_frames, center_frame_idx)
         self.scale = scale
         self.with_tsa = with_tsa
         C = mid_channels

@@ -9,7 +9,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer
+from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
 
 __all__ = ['FlowSRNet']
 
@@ -44,14 +44,8 @@ class FlowSRNet(nn.Module):
     def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=7, center_frame_idx=None,
                  num_extract_block=3, num_reconstruct_block=10, align_cfg=None, scale=4):
         super().__init__()
-        if scale not in (1, 2, 4):
-            raise ValueError(f'FlowSRNet: scale must be 1, 2 or 4, got {scale}')
-        if num_frames < 1:
-            raise ValueError(f'FlowSRNet: num_frames must be >= 1, got {num_frames}')
         self.num_frames = num_frames
-        self.center_frame_idx = num_frames // 2 if center_frame_idx is None else center_frame_idx
-        if not 0 <= self.center_frame_idx < num_frames:
-            raise ValueError(f'FlowSRNet: center_frame_idx {self.center_frame_idx} outside [0, {num_frames})')
+        self.center_frame_idx = check_sr_args('FlowSRNet', scale, num_frames, center_frame_idx)
         self.scale = scale
         C = mid_channels
         align_cfg = dict(align_cfg or dict(type='MultiSPyNetAlign', num_flows=1, level='image'))

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer
+from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
 
 __all__ = ['TDANNet']
 
@@ -57,18 +57,12 @@ class TDANNet(nn.Module):
                  deform_groups=8, num_extract_block=5, num_reconstruct_block=10, align_cfg=None,
                  cond_align_cfg=None, num_cond_aligns=3, reconstruct_from='image', scale=4):
         super().__init__()
-        if scale not in (1, 2, 4):
-            raise ValueError(f'TDANNet: scale must be 1, 2 or 4, got {scale}')
-        if num_frames < 1:
-            raise ValueError(f'TDANNet: num_frames must be >= 1, got {num_frames}')
         if reconstruct_from not in _RECON_FROM:
             raise ValueError(f'TDANNet: reconstruct_from must be one of {_RECON_FROM}, got {reconstruct_from!r}')
         if not isinstance(num_cond_aligns, int) or num_cond_aligns < 0:
             raise ValueError(f'TDANNet: num_cond_aligns must be an int >= 0, got {num_cond_aligns!r}')
         self.num_frames = num_frames
-        self.center_frame_idx = num_frames // 2 if center_frame_idx is None else center_frame_idx
-        if not 0 <= self.center_frame_idx < num_frames:
-            raise ValueError(f'TDANNet: center_frame_idx {self.center_frame_idx} outside [0, {num_frames})')
+        self.center_frame_idx = check_sr_args('TDANNet', scale, num_frames, center_frame_idx)
         self.scale = scale
         self.reconstruct_from = reconstruct_from
         C = mid_channels

@@ -96,16 +96,22 @@ class BaseTaskHead(BaseModel):
         return out
 
     def make_predictions(self, pred, data_samples) -> List[dict]:
-        pred = pred.detach().clamp(0, 1)
-        results = []
         target = None
         if data_samples is not None and 'gt' in data_samples:
-            target = self.get_target(data_samples, pred).detach()
+            target = self.get_target(data_samples, pred)
+        return self.pack_predictions(pred, target, data_samples)
+
+    @staticmethod
+    def pack_predictions(pred, target, data_samples) -> List[dict]:
+        """Per-sample dicts ``{'pred', 'gt' (when ``target`` is given), 'key' (when the samples have keys)}``;
+        ``pred`` clamped to [0, 1], everything detached."""
+        pred = pred.detach().clamp(0, 1)
+        results = []
         for i in range(pred.shape[0]):
             item = dict(pred=pred[i])
             if target is not None:
-                item['gt'] = target[i]
-            if data_samples is not None and 'key' in data_samples:
+                item['gt'] = target[i].detach()
+            if isinstance(data_samples, dict) and 'key' in data_samples:
                 item['key'] = data_samples['key'][i]
             results.append(item)
         return results

@@ -104,16 +104,7 @@ class VideoInterpolation(BaseTaskHead):
                 raise KeyError('VideoInterpolation: training needs data_samples["gt"] (the middle frame); the '
                                'dataset pipeline must end with PackVideoInputs and provide gt frames')
             return self.compute_losses(context, pred, dict(aux, target_frame=target), data_samples)
-        pred = pred.detach().clamp(0, 1)
-        out = []
-        for i in range(pred.shape[0]):
-            item = dict(pred=pred[i])
-            if target is not None:
-                item['gt'] = target[i].detach()
-            if isinstance(data_samples, dict) and 'key' in data_samples:
-                item['key'] = data_samples['key'][i]
-            out.append(item)
-        return out
+        return self.pack_predictions(pred, target, data_samples)
 
     def build_context(self, inputs, pred, aux, data_samples) -> dict:
         target = aux.pop('target_frame')

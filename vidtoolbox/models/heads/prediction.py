@@ -189,7 +189,7 @@ class VideoPrediction(BaseTaskHead):
                 raise KeyError('VideoPrediction: training needs data_samples["gt"] (the future frames); the '
                                'dataset pipeline must end with PackVideoInputs and provide gt frames')
             return self.compute_losses(context, pred, dict(aux, target_frames=target), data_samples)
-        return self._predictions(pred, target, data_samples)
+        return self.pack_predictions(pred, target, data_samples)
 
     def build_context(self, inputs, pred, aux, data_samples) -> dict:
         """Loss context: steps flattened into the batch (see the class docstring)."""
@@ -201,18 +201,6 @@ class VideoPrediction(BaseTaskHead):
         for k, v in aux.items():
             ctx.setdefault(k, v)
         return ctx
-
-    def _predictions(self, pred, target, data_samples) -> List[dict]:
-        pred = pred.detach().clamp(0, 1)
-        out = []
-        for i in range(pred.shape[0]):
-            item = dict(pred=pred[i])
-            if target is not None:
-                item['gt'] = target[i].detach()
-            if isinstance(data_samples, dict) and 'key' in data_samples:
-                item['key'] = data_samples['key'][i]
-            out.append(item)
-        return out
 
     def get_target(self, data_samples, pred):
         raise RuntimeError('VideoPrediction: targets come from split_batch(inputs, data_samples, steps)')
