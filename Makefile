@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 CONSTRAINTS := requirements/constraints.txt
 STAMP  := $(VENV)/.installed
-DEMO_CONFIG ?= configs/demo/edvr_m_builtin.py
+DEMO_CONFIG ?= configs/demo/edvr_m_ofl_builtin.py
 PYTEST_ARGS ?=
 
 .PHONY: demo test test-all install clean-venv
