@@ -232,7 +232,8 @@ def test_mmcv_backend_missing_raises_with_install_hint_and_auto_falls_back():
 
 
 def test_mmcv_backend_dispatch(monkeypatch):
-    """With mmcv importable, 'mmcv'/'auto' call its op with mmcv's argument order; 'torch' never does."""
+    """With mmcv importable, 'mmcv' calls its op with mmcv's argument order; 'torch' never does, and 'auto' does only
+    for CUDA tensors (mmcv's CPU kernel is slower than ours)."""
     calls = []
 
     def fake_op(input, offset, mask, weight, bias, stride, padding, dilation, groups, deform_groups):
@@ -247,7 +248,7 @@ def test_mmcv_backend_dispatch(monkeypatch):
     for backend in ('mmcv', 'auto'):
         y = deform_conv2d(x, off, w, b, stride=2, padding=1, backend=backend)
         assert torch.allclose(y, ref, atol=1e-12)
-    assert len(calls) == 2
+    assert len(calls) == 1  # 'auto' on CPU tensors stays with the pure-PyTorch op
     mask, stride, padding, dilation, groups, G = calls[0]
     assert torch.equal(mask, torch.ones(2, 18, 3, 3, dtype=x.dtype))  # DCNv1 = mask of ones
     assert (stride, padding, dilation, groups, G) == ((2, 2), (1, 1), (1, 1), 1, 2)
