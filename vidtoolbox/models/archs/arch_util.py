@@ -61,3 +61,30 @@ def check_sr_args(name: str, scale: int, num_frames: int, center_frame_idx=None)
     if not 0 <= center < num_frames:
         raise ValueError(f'{name}: center_frame_idx {center} outside [0, {num_frames})')
     return center
+
+
+class ResidualUpsamplerMixin:
+    """The ×scale reconstruction tail shared by the multi-frame SR networks (EDVR, TDAN, FlowSR).
+
+    ``build_upsampler`` adds ``upsample`` (pixel-shuffle ×2 stages: none for ×1, one for ×2, two for ×4), ``conv_hr``,
+    ``conv_last`` and ``lrelu`` to the module; ``upsample_residual(feat, ref_lr)`` maps ``(B, C, h, w)`` features to
+    ``(B, out_channels, h·scale, w·scale)`` and adds the bicubic-upsampled reference frame ``ref_lr`` ``(B, 3, h, w)``.
+    """
+
+    def build_upsampler(self, channels: int, out_channels: int, scale: int) -> None:
+        ups = {1: [], 2: [PixelShufflePack(channels, channels, 2)],
+               4: [PixelShufflePack(channels, channels, 2), PixelShufflePack(channels, 64, 2)]}
+        self.scale = scale
+        self.upsample = nn.ModuleList(ups[scale])
+        self.conv_hr = nn.Conv2d(64 if scale == 4 else channels, 64, 3, 1, 1)
+        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
+        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+
+    def upsample_residual(self, feat, ref_lr):
+        out = feat
+        for up in self.upsample:
+            out = self.lrelu(up(out))
+        out = self.conv_last(self.lrelu(self.conv_hr(out)))
+        if self.scale > 1:
+            ref_lr = F.interpolate(ref_lr, scale_factor=self.scale, mode='bicubic', align_corners=False)
+        return out + ref_lr

@@ -4,14 +4,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
+from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 from .tsa import TSAFusion
 
 __all__ = ['EDVRNet']
 
 
 @MODELS.register_module()
-class EDVRNet(nn.Module):
+class EDVRNet(ResidualUpsamplerMixin, nn.Module):
     """EDVR: feature extraction → PCD alignment (any alignment block) → TSA fusion → reconstruction → ×4.
 
     EDVR-M: ``mid_channels=64, num_extract_block=5, num_reconstruct_block=10, deform_groups=8, num_frames=5``;
@@ -74,11 +74,7 @@ class EDVRNet(nn.Module):
         else:
             self.fusion = nn.Conv2d(num_frames * C, C, 1, 1)
         self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
-        ups = {1: [], 2: [PixelShufflePack(C, C, 2)], 4: [PixelShufflePack(C, C, 2), PixelShufflePack(C, 64, 2)]}
-        self.upsample = nn.ModuleList(ups[scale])
-        self.conv_hr = nn.Conv2d(64 if scale == 4 else C, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
-        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+        self.build_upsampler(C, out_channels, scale)
 
     def extract_pyramid(self, x):
         """``(N, 3, h, w)`` frames → list of 3 feature maps ``(N, C, h/2^l, w/2^l)``."""
@@ -136,13 +132,7 @@ class EDVRNet(nn.Module):
         ci = self.center_frame_idx
         feat = self.fusion(aligned) if self.with_tsa else self.fusion(aligned.view(b, -1, h, w))
         out = self.reconstruction(feat)
-        for up in self.upsample:
-            out = self.lrelu(up(out))
-        out = self.conv_last(self.lrelu(self.conv_hr(out)))
-        base = x[:, ci]
-        if self.scale > 1:
-            base = F.interpolate(base, scale_factor=self.scale, mode='bicubic', align_corners=False)
-        return out + base, dict(alignments=records)
+        return self.upsample_residual(out, x[:, ci]), dict(alignments=records)
 
     @staticmethod
     def _image_pyramid(img):

@@ -6,16 +6,15 @@ fusion, reconstruction and ×4 upsampling, added to the bicubic-upsampled refere
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
+from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 
 __all__ = ['FlowSRNet']
 
 
 @MODELS.register_module()
-class FlowSRNet(nn.Module):
+class FlowSRNet(ResidualUpsamplerMixin, nn.Module):
     """Features → alignment (any block, default :class:`MultiSPyNetAlign`) → fusion → reconstruction → ×scale.
 
     Args:
@@ -56,11 +55,7 @@ class FlowSRNet(nn.Module):
                                        *make_layer(ResidualBlockNoBN, num_extract_block, channels=C))
         self.fusion = nn.Conv2d(num_frames * C, C, 1)
         self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
-        ups = {1: [], 2: [PixelShufflePack(C, C, 2)], 4: [PixelShufflePack(C, C, 2), PixelShufflePack(C, 64, 2)]}
-        self.upsample = nn.ModuleList(ups[scale])
-        self.conv_hr = nn.Conv2d(64 if scale == 4 else C, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
-        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
+        self.build_upsampler(C, out_channels, scale)
 
     def forward(self, x):
         if x.dim() != 5 or x.shape[2] != 3:
@@ -78,10 +73,4 @@ class FlowSRNet(nn.Module):
             records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='flow_sr.align', residual=False))
         feat = self.lrelu(self.fusion(torch.cat(aligned, 1)))
         out = self.reconstruction(feat)
-        for up in self.upsample:
-            out = self.lrelu(up(out))
-        out = self.conv_last(self.lrelu(self.conv_hr(out)))
-        base = x[:, ci]
-        if self.scale > 1:
-            base = F.interpolate(base, scale_factor=self.scale, mode='bicubic', align_corners=False)
-        return out + base, dict(alignments=records)
+        return self.upsample_residual(out, x[:, ci]), dict(alignments=records)

@@ -1,10 +1,9 @@
 """TDAN (Tian et al., CVPR 2020): temporally deformable alignment with the alignment blocks taken from config."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .arch_util import PixelShufflePack, ResidualBlockNoBN, make_layer, check_sr_args
+from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 
 __all__ = ['TDANNet']
 
@@ -12,7 +11,7 @@ _RECON_FROM = ('image', 'feature')
 
 
 @MODELS.register_module()
-class TDANNet(nn.Module):
+class TDANNet(ResidualUpsamplerMixin, nn.Module):
     """TDAN: feature extraction → cascaded deformable alignment → reconstruction → ×scale.
 
     Alignment of frame i to the reference (TDAN's four deformable convolutions)::
@@ -84,12 +83,8 @@ class TDANNet(nn.Module):
         fuse_in = num_frames * (in_channels if reconstruct_from == 'image' else C)
         self.conv_fuse = nn.Conv2d(fuse_in, C, 3, 1, 1)
         self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
-        ups = {1: [], 2: [PixelShufflePack(C, C, 2)], 4: [PixelShufflePack(C, C, 2), PixelShufflePack(C, 64, 2)]}
-        self.upsample = nn.ModuleList(ups[scale])
-        self.conv_hr = nn.Conv2d(64 if scale == 4 else C, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
+        self.build_upsampler(C, out_channels, scale)
         self.relu = nn.ReLU(inplace=True)
-        self.lrelu = nn.LeakyReLU(0.1, inplace=True)
 
     @staticmethod
     def _fill(cfg, channels, deform_groups):
@@ -133,10 +128,4 @@ class TDANNet(nn.Module):
         else:
             fuse_in = torch.cat(aligned_feats, 1)
         out = self.reconstruction(self.relu(self.conv_fuse(fuse_in)))
-        for up in self.upsample:
-            out = self.lrelu(up(out))
-        out = self.conv_last(self.lrelu(self.conv_hr(out)))
-        base = x[:, ci]
-        if self.scale > 1:
-            base = F.interpolate(base, scale_factor=self.scale, mode='bicubic', align_corners=False)
-        return out + base, dict(alignments=records, aligned_lr=aligned_lr)
+        return self.upsample_residual(out, x[:, ci]), dict(alignments=records, aligned_lr=aligned_lr)
