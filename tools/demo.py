@@ -49,7 +49,7 @@ def main(argv=None):
     if train_logs:
         print('final training values (mean of the last 50 iterations):')
         for k, v in sorted(train_logs.items()):
-            print(f'  {k:<22} {v:.4g}')
+            print(f'  {k:<22} {v:.4f}')
     print(f'held-out built-in clips ({res["num_samples"]} clips, RGB, [0,255]):')
     print(f'  {"method":<10} {"PSNR (dB)":>10} {"SSIM":>8}')
     for name in ('bicubic', 'model'):
