@@ -39,7 +39,7 @@ def test_context_layout_loss_and_predict():
     assert torch.allclose(losses['loss_l1'], torch.tensor(0.1))  # |0.4 - 0.5|
     out = head(x, dict(gt=gt, key=['a', 'b']), mode='predict')
     assert out[0]['pred'].shape == (3, 4, 4) and out[0]['gt'].shape == (3, 4, 4) and out[1]['key'] == 'b'
-    ctx = head.build_context(x, head(x, mode='tensor'), dict(extra=1, target_frame=gt[:, 0]), dict(gt=gt))
+    ctx = head.build_context(x, head(x, mode='tensor'), dict(extra=1), dict(gt=gt), gt[:, 0])
     assert ctx['pred'].shape == ctx['target'].shape == (2, 3, 4, 4) and ctx['extra'] == 1 and ctx['lq'] is x
 
 

@@ -68,24 +68,29 @@ class BaseTaskHead(BaseModel):
             return self.compute_losses(inputs, pred, aux, data_samples)
         return self.make_predictions(pred, data_samples)
 
-    def build_context(self, inputs, pred, aux, data_samples) -> dict:
-        """The dict loss plugins read from (keys documented in :mod:`vidtoolbox.models.losses.base`)."""
-        if data_samples is None or 'gt' not in data_samples:
-            raise KeyError(f'{type(self).__name__}: training needs data_samples["gt"]; the dataset pipeline must end '
-                           'with PackVideoInputs and provide gt frames')
-        target = self.get_target(data_samples, pred)
-        ctx = {k: v for k, v in data_samples.items()}
-        ctx.update(pred=pred, target=target, gt=target, lq=inputs, aux=aux, data_samples=data_samples,
-                   alignments=aux.get('alignments', []))
+    def build_context(self, inputs, pred, aux, data_samples, target=None) -> dict:
+        """The dict loss plugins read from (keys documented in :mod:`vidtoolbox.models.losses.base`).
+
+        ``target`` defaults to :meth:`get_target` of ``data_samples``; heads that split their targets out of the
+        batch themselves (prediction, interpolation) pass it.
+        """
+        if target is None:
+            if data_samples is None or 'gt' not in data_samples:
+                raise KeyError(f'{type(self).__name__}: training needs data_samples["gt"]; the dataset pipeline must '
+                               'end with PackVideoInputs and provide gt frames')
+            target = self.get_target(data_samples, pred)
+        ctx = dict(data_samples) if data_samples else {}
+        ctx.update(pred=pred, target=target, gt=target, lq=inputs, context=inputs, aux=aux,
+                   data_samples=data_samples, alignments=aux.get('alignments', []))
         for k, v in aux.items():
             ctx.setdefault(k, v)
         return ctx
 
-    def compute_losses(self, inputs, pred, aux, data_samples) -> Dict[str, torch.Tensor]:
+    def compute_losses(self, inputs, pred, aux, data_samples, target=None) -> Dict[str, torch.Tensor]:
         if len(self.losses) == 0:
             raise RuntimeError(f'{type(self).__name__}: no loss plugins configured; add e.g. '
                                "losses=[dict(type='CharbonnierLoss')] to the model config")
-        ctx = self.build_context(inputs, pred, aux, data_samples)
+        ctx = self.build_context(inputs, pred, aux, data_samples, target)
         out = {loss.loss_name: loss(ctx) for loss in self.losses}
         if self.log_offset_stats and ctx['alignments']:
             with torch.no_grad():

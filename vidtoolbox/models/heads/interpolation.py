@@ -103,17 +103,8 @@ class VideoInterpolation(BaseTaskHead):
             if target is None:
                 raise KeyError('VideoInterpolation: training needs data_samples["gt"] (the middle frame); the '
                                'dataset pipeline must end with PackVideoInputs and provide gt frames')
-            return self.compute_losses(context, pred, dict(aux, target_frame=target), data_samples)
+            return self.compute_losses(context, pred, aux, data_samples, target)
         return self.pack_predictions(pred, target, data_samples)
-
-    def build_context(self, inputs, pred, aux, data_samples) -> dict:
-        target = aux.pop('target_frame')
-        ctx = {k: v for k, v in data_samples.items()}
-        ctx.update(pred=pred, target=target, gt=target, lq=inputs, context=inputs, aux=aux,
-                   data_samples=data_samples, alignments=[])
-        for k, v in aux.items():
-            ctx.setdefault(k, v)
-        return ctx
 
     def get_target(self, data_samples, pred):
         raise RuntimeError('VideoInterpolation: targets come from split_batch(inputs, data_samples)')

@@ -188,18 +188,13 @@ class VideoPrediction(BaseTaskHead):
             if target is None:
                 raise KeyError('VideoPrediction: training needs data_samples["gt"] (the future frames); the '
                                'dataset pipeline must end with PackVideoInputs and provide gt frames')
-            return self.compute_losses(context, pred, dict(aux, target_frames=target), data_samples)
+            return self.compute_losses(context, pred, aux, data_samples, target)
         return self.pack_predictions(pred, target, data_samples)
 
-    def build_context(self, inputs, pred, aux, data_samples) -> dict:
+    def build_context(self, inputs, pred, aux, data_samples, target=None) -> dict:
         """Loss context: steps flattened into the batch (see the class docstring)."""
-        target = aux.pop('target_frames')
-        ctx = {k: v for k, v in data_samples.items()}
-        flat_pred, flat_target = pred.flatten(0, 1), target.flatten(0, 1)
-        ctx.update(pred=flat_pred, target=flat_target, gt=flat_target, pred_frames=pred, target_frames=target,
-                   lq=inputs, context=inputs, aux=aux, data_samples=data_samples, alignments=[])
-        for k, v in aux.items():
-            ctx.setdefault(k, v)
+        ctx = super().build_context(inputs, pred.flatten(0, 1), aux, data_samples, target.flatten(0, 1))
+        ctx.update(pred_frames=pred, target_frames=target)
         return ctx
 
     def get_target(self, data_samples, pred):
