@@ -12,11 +12,10 @@ import torch.nn as nn
 from mmengine.logging import MessageHub
 
 from vidtoolbox.engine.hooks.offset_monitor import AlignmentCapture, OffsetMonitorHook, OffsetOverflowError
-from vidtoolbox.models.alignment.base import BaseAlignment
+from vidtoolbox.models.alignment.base import BaseAlignment, alignment_record
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'tests', 'data', 'configs', 'tiny_edvr_builtin.py')
-ALIGN = None  # the tiny config's own alignment block (EDVR's default DCNv2Align)
 
 
 class FixedBlock(BaseAlignment):
@@ -44,9 +43,9 @@ class FixedGen(nn.Module):
         recs = []
         for t in range(x.shape[1]):
             _, aux = self.block(x[:, 1], x[:, t])
-            recs.append(dict(aux, nbr_index=t, ref_index=1, stride=1, name='lvl', residual=False))
+            recs.append(alignment_record(self.block, aux, name='lvl', nbr_index=t, ref_index=1))
         _, aux = self.cas(x[:, 1], x[:, 0])
-        recs.append(dict(aux, nbr_index=0, ref_index=1, stride=1, name='cas', residual=True))
+        recs.append(alignment_record(self.cas, aux, name='cas', residual=True, nbr_index=0, ref_index=1))
         return x[:, 1], dict(alignments=recs)
 
 
@@ -151,7 +150,6 @@ def write_config(tmp_path, **hook):
     path.write_text(f"""_base_ = [{TINY!r}]
 custom_hooks = [{hook_cfg!r}]
 train_cfg = dict(max_iters=3, val_interval=1000)
-{'' if ALIGN is None else f'model = dict(generator=dict(align_cfg={ALIGN!r}))'}
 train_dataloader = dict(collate_fn=dict(type='default_collate'))
 val_dataloader = None
 val_cfg = None

@@ -1,10 +1,10 @@
 """``OffsetMonitorHook``: log learned-offset statistics per alignment level, warn on offset overflow, save pictures.
 
 How the offsets are obtained: the task head's forward runs inside ``model.train_step``, out of a hook's reach,
-so :class:`AlignmentCapture` registers PyTorch forward hooks on the generator (``model.generator``, unwrapped from
-DDP) and on its alignment blocks. On the iterations the monitor needs, the generator hook keeps the
-``aux['alignments']`` records of that forward with *detached* offsets (no copy, no graph kept); the block hooks
-tell each record its number of groups G and offsets per group N. Nothing is kept on the other iterations.
+so :class:`AlignmentCapture` registers a PyTorch forward hook on the generator (``model.generator``, unwrapped from
+DDP). On the iterations the monitor needs, it keeps the ``aux['alignments']`` records of that forward with
+*detached* offsets (no copy, no graph kept); each record carries its number of groups G and offsets per group N
+(:func:`vidtoolbox.models.alignment.base.alignment_record`). Nothing is kept on the other iterations.
 
 Config example::
 
@@ -54,9 +54,8 @@ class AlignmentCapture:
             unwrapped.
 
     Use ``attach()`` / ``detach()`` (or ``with``); set :attr:`active` to record. :attr:`records` is the list of
-    the last recorded forward's records: ``dict(offsets (detached), masks?, nbr_index, ref_index, stride, name,
-    residual, deform_groups?, num_offsets?)`` (G and N are filled in when the record came from a block that
-    declares them, see :class:`vidtoolbox.models.alignment.base.BaseAlignment`).
+    the last recorded forward's records (:func:`vidtoolbox.models.alignment.base.alignment_record`), tensors
+    detached.
     """
 
     def __init__(self, generator: nn.Module):
@@ -66,24 +65,17 @@ class AlignmentCapture:
             raise TypeError(f'AlignmentCapture: expected an nn.Module generator, got {type(self.generator).__name__}')
         self.active = False
         self.records: List[dict] = []
-        self._layout: Dict[int, tuple] = {}
         self._handles = []
 
     def attach(self) -> 'AlignmentCapture':
-        if self._handles:
-            return self
-        self._handles.append(self.generator.register_forward_pre_hook(self._pre_hook))
-        self._handles.append(self.generator.register_forward_hook(self._gen_hook))
-        for m in self.generator.modules():
-            if m is not self.generator and hasattr(m, 'num_offsets') and hasattr(m, 'deform_groups'):
-                self._handles.append(m.register_forward_hook(self._block_hook))
+        if not self._handles:
+            self._handles.append(self.generator.register_forward_hook(self._gen_hook))
         return self
 
     def detach(self) -> None:
         for h in self._handles:
             h.remove()
         self._handles = []
-        self._layout = {}
 
     def __enter__(self):
         return self.attach()
@@ -94,39 +86,14 @@ class AlignmentCapture:
 
     def clear(self) -> None:
         self.records = []
-        self._layout = {}
-
-    # -- hooks ---------------------------------------------------------------------------------------------
-    def _pre_hook(self, module, args):
-        self._layout = {}
-
-    def _block_hook(self, module, args, output):
-        if not self.active:
-            return
-        if isinstance(output, tuple) and len(output) == 2 and isinstance(output[1], dict):
-            off = output[1].get('offsets')
-            if isinstance(off, torch.Tensor):
-                try:
-                    self._layout[id(off)] = (int(module.deform_groups), int(module.num_offsets))
-                except (TypeError, ValueError):
-                    pass
 
     def _gen_hook(self, module, args, output):
         if not self.active:
             return
         aux = output[1] if isinstance(output, tuple) and len(output) > 1 and isinstance(output[1], dict) else {}
-        records = []
-        for rec in aux.get('alignments', []) or []:
-            if not isinstance(rec, dict) or not isinstance(rec.get('offsets'), torch.Tensor):
-                continue
-            new = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
-            layout = self._layout.get(id(rec['offsets']))
-            if layout is not None and rec['offsets'].shape[1] == 2 * layout[0] * layout[1]:
-                new.setdefault('deform_groups', layout[0])
-                new.setdefault('num_offsets', layout[1])
-            records.append(new)
-        self.records = records
-        self._layout = {}
+        self.records = [{k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
+                        for rec in aux.get('alignments', []) or []
+                        if isinstance(rec, dict) and isinstance(rec.get('offsets'), torch.Tensor)]
 
 
 def render_alignment_grid(records: List[dict], frames: Optional[torch.Tensor] = None,

@@ -42,6 +42,8 @@ class DCNv2Align(BaseAlignment):
         (channel ``2·(g·k² + n) + {0: dy, 1: dx}``), ``aux['masks']`` ``(B, G·k², H, W)`` in (0, 1).
     """
 
+    takes_deform_groups = True
+
     def __init__(self, in_channels: int, out_channels: Optional[int] = None, cond_channels: Optional[int] = None,
                  kernel_size: int = 3, deform_groups: int = 8, max_offset: Optional[float] = None):
         super().__init__()

@@ -59,6 +59,16 @@ class FlowWarpAlign(BaseAlignment):
 
     num_offsets = 1
 
+    @classmethod
+    def capabilities(cls, cfg=None):
+        """Capabilities by ``level`` / ``flow_input``: image level warps images (needs them and an image encoder);
+        a flow predicted from images needs them too; only the feature/feature variant runs on offset features."""
+        cfg = cfg or {}
+        level, flow_input = cfg.get('level', 'feature'), cfg.get('flow_input', 'feature')
+        return super().capabilities(cfg)._replace(
+            warp_level=level, needs_images=level == 'image' or flow_input == 'image',
+            cond_capable=level == 'feature' and flow_input == 'feature', reads_cond=flow_input == 'feature')
+
     def __init__(self, in_channels: int, out_channels: Optional[int] = None, cond_channels: Optional[int] = None,
                  deform_groups: int = 1, level: str = 'feature', flow_input: str = 'feature',
                  num_head_convs: int = 0, head_channels: Optional[int] = None, modulated: bool = False,
@@ -84,6 +94,8 @@ class FlowWarpAlign(BaseAlignment):
         self.in_channels = in_channels
         self.out_channels = out_channels or in_channels
         self.level = level
+        for key, val in self.capabilities(dict(level=level, flow_input=flow_input))._asdict().items():
+            setattr(self, key, val)
         self.flow_input = flow_input
         self.deform_groups = deform_groups
         self.modulated = bool(modulated)

@@ -50,6 +50,13 @@ class MultiSPyNetAlign(BaseAlignment):
     """
 
     deform_groups = 1
+    cond_capable = False  # its flows come from SPyNets on images / projected features, not from offset features
+    reads_cond = False
+
+    @classmethod
+    def capabilities(cls, cfg=None):
+        """Flows estimated on ctx images with ``level='image'`` (the default)."""
+        return super().capabilities(cfg)._replace(needs_images=(cfg or {}).get('level', 'image') == 'image')
 
     def __init__(self, in_channels: int, out_channels: Optional[int] = None, cond_channels: Optional[int] = None,
                  deform_groups: int = 1, num_flows: int = 1, level: str = 'image',
@@ -69,6 +76,7 @@ class MultiSPyNetAlign(BaseAlignment):
         self.cond_channels = cond_channels or 2 * in_channels
         self.num_offsets = num_flows
         self.level = level
+        self.needs_images = level == 'image'
         self.freeze = bool(freeze)
         self.spynets = nn.ModuleList([SPyNet(pretrained=pretrained) for _ in range(num_flows)])
         if pretrained is None and zero_init_flow:

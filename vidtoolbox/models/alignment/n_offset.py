@@ -122,6 +122,8 @@ class NOffsetAlign(BaseAlignment):
     :attr:`base_offsets`), ``aux['masks']`` ``(B, G·N, H, W)`` in [0, 1] when modulated.
     """
 
+    takes_deform_groups = True
+
     def __init__(self, in_channels: int, out_channels: Optional[int] = None, cond_channels: Optional[int] = None,
                  deform_groups: int = 8, num_offsets: int = 9, modulated: bool = True, kernel_init: str = 'grid',
                  dilation: int = 1, offset_kernel_size: int = 3, kernel_size: Optional[int] = None,

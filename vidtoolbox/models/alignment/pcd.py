@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
+from .base import alignment_record, fill_alignment_cfg
 
 __all__ = ['PCDAlignment']
 
@@ -28,8 +29,10 @@ class PCDAlignment(nn.Module):
         ctx: passed to every block (e.g. ``ref_img``/``nbr_img`` lists per level are sliced to that level).
 
     Returns:
-        aligned ``(B, C, H, W)`` and a list of ``(name, stride, aux)`` per block call (levels coarse→fine, then
-        ``'cascade'``); ``stride`` is the downsampling of that level relative to the LR input.
+        aligned ``(B, C, H, W)`` and one alignment record per block call
+        (:func:`~vidtoolbox.models.alignment.base.alignment_record`, levels coarse→fine named ``'pcd.l3'`` …
+        ``'pcd.l1'``, then ``'pcd.cascade'`` with ``residual=True``; ``stride`` is the downsampling of that level
+        relative to the LR input; frame indices are left to the caller).
     """
 
     def __init__(self, mid_channels: int = 64, align_cfg: dict = None, num_levels: int = 3):
@@ -61,11 +64,7 @@ class PCDAlignment(nn.Module):
 
     @staticmethod
     def _build_block(cfg, channels):
-        cfg = dict(cfg)
-        cfg.setdefault('in_channels', channels)
-        cfg.setdefault('out_channels', channels)
-        cfg.setdefault('cond_channels', channels)
-        return MODELS.build(cfg)
+        return MODELS.build(fill_alignment_cfg(cfg, channels, cond_channels=channels))
 
     @staticmethod
     def _level_ctx(ctx, idx):
@@ -87,7 +86,7 @@ class PCDAlignment(nn.Module):
                 offset = self.lrelu(self.offset_conv3[lvl](offset))
             feat, aux = self.blocks[lvl](ref_feats[i - 1], nbr_feats[i - 1], cond=offset,
                                          **self._level_ctx(ctx, i - 1))
-            records.append((f'pcd.{lvl}', 2 ** (i - 1), aux))
+            records.append(alignment_record(self.blocks[lvl], aux, name=f'pcd.{lvl}', stride=2 ** (i - 1)))
             if i < self.num_levels:
                 feat = self.feat_conv[lvl](torch.cat([feat, up_feat], 1))
             if i > 1:
@@ -103,5 +102,5 @@ class PCDAlignment(nn.Module):
         if 'ref_img' in cas_ctx:
             cas_ctx['nbr_img'] = cas_ctx['ref_img']
         feat, aux = self.cas_block(ref_feats[0], feat, cond=offset, **cas_ctx)
-        records.append(('pcd.cascade', 1, aux))
+        records.append(alignment_record(self.cas_block, aux, name='pcd.cascade', stride=1, residual=True))
         return self.lrelu(feat), records

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
+from ..alignment.base import alignment_caps, alignment_record, fill_alignment_cfg
 from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 from .tsa import TSAFusion
 
@@ -21,14 +22,15 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         in_channels / out_channels: image channels (3).
         mid_channels: feature width C.
         num_frames: T input frames; the reference is ``center_frame_idx`` (default ``T // 2``).
-        deform_groups: G, filled into ``align_cfg`` unless it sets its own.
+        deform_groups: G, filled into ``align_cfg`` for blocks that declare ``takes_deform_groups`` unless the
+            config sets its own.
         num_extract_block / num_reconstruct_block: residual blocks before alignment / after fusion.
         with_tsa: TSA fusion (True) or a plain 1×1 conv over the T aligned feature maps (False).
-        align_cfg: alignment block config used at every PCD level (default ``DCNv2Align``).
-            ``dict(type='FlowWarpAlign', level='image', ...)`` selects the image-level path instead of PCD:
-            per frame, flow from the level-1 features of (ref, nbr) → backward-warp the LR neighbour frame →
-            features of the warped frame by the same ``conv_first`` + ``feature_extraction``
-            (records named ``'image_align'``, stride 1).
+        align_cfg: alignment block config used at every PCD level (default ``DCNv2Align``). A block that declares
+            ``warp_level='image'`` (e.g. ``dict(type='FlowWarpAlign', level='image', ...)``) selects the
+            image-level path instead of PCD: per frame, flow from the level-1 features of (ref, nbr) →
+            backward-warp the LR neighbour frame → features of the warped frame by the same ``conv_first`` +
+            ``feature_extraction`` (records named ``'image_align'``, stride 1).
         scale: upsampling factor, 4 (two pixel-shuffle ×2 stages) — or 1/2 for tests.
 
     Forward:
@@ -36,9 +38,9 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
 
     Returns:
         ``(out, aux)``: ``out`` ``(B, 3, h·scale, w·scale)`` = reconstruction + bicubic-upsampled centre
-        frame; ``aux['alignments']``: one record per (neighbour frame, block call) —
-        ``dict(offsets, masks?, nbr_index, ref_index, stride, name, residual)``; ``residual=True`` marks the
-        cascading block, whose input is already aligned (its offsets are corrections, not ≈ flow).
+        frame; ``aux['alignments']``: one record per (neighbour frame, block call), see
+        :func:`~vidtoolbox.models.alignment.base.alignment_record`; ``residual=True`` marks the cascading block,
+        whose input is already aligned (its offsets are corrections, not ≈ flow).
     """
 
     def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, deform_groups=8,
@@ -50,10 +52,9 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         self.scale = scale
         self.with_tsa = with_tsa
         C = mid_channels
-        align_cfg = dict(align_cfg or dict(type='DCNv2Align'))
-        if 'deform_groups' not in align_cfg and align_cfg.get('type') in ('DCNv2Align', 'NOffsetAlign'):
-            align_cfg['deform_groups'] = deform_groups
+        align_cfg = fill_alignment_cfg(align_cfg or dict(type='DCNv2Align'), C, deform_groups=deform_groups)
         self.align_cfg = align_cfg
+        self.align_caps = alignment_caps(align_cfg)
 
         self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
         self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
@@ -61,8 +62,8 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         # replaces PCD: flow from the level-1 features of ref/nbr, warp the LR neighbour *image*, then extract its
         # features with the same conv_first + feature_extraction (passed to the block as ctx img_encoder).
         self.image_align = None
-        if align_cfg.get('type') == 'FlowWarpAlign' and align_cfg.get('level', 'feature') == 'image':
-            self.image_align = MODELS.build(dict(dict(in_channels=C, out_channels=C), **align_cfg))
+        if self.align_caps.warp_level == 'image':
+            self.image_align = MODELS.build(align_cfg)
         else:
             self.conv_l2_1 = nn.Conv2d(C, C, 3, 2, 1)
             self.conv_l2_2 = nn.Conv2d(C, C, 3, 1, 1)
@@ -97,16 +98,17 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         feats = self.extract_pyramid(x.reshape(-1, c, h, w))
         feats = [f.view(b, t, *f.shape[1:]) for f in feats]
         ref_feats = [f[:, ci] for f in feats]
-        ref_imgs = self._image_pyramid(x[:, ci])
+        needs_images = self.align_caps.needs_images
+        ref_imgs = self._image_pyramid(x[:, ci]) if needs_images else None
         aligned, records = [], []
         for i in range(t):
             nbr_feats = [f[:, i] for f in feats]
-            feat, recs = self.pcd_align(nbr_feats, ref_feats, ref_img=ref_imgs,
-                                        nbr_img=self._image_pyramid(x[:, i]))
+            ctx = dict(ref_img=ref_imgs, nbr_img=self._image_pyramid(x[:, i])) if needs_images else {}
+            feat, recs = self.pcd_align(nbr_feats, ref_feats, **ctx)
             aligned.append(feat)
-            for name, stride, aux in recs:
-                records.append(dict(aux, nbr_index=i, ref_index=ci, stride=stride, name=name,
-                                    residual=name.endswith('cascade')))
+            for rec in recs:
+                rec.update(nbr_index=i, ref_index=ci)
+            records += recs
         return self._reconstruct(x, torch.stack(aligned, 1), records)
 
     def extract_l1(self, img):
@@ -123,7 +125,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
             feat, aux = self.image_align(feats[:, ci], feats[:, i], ref_img=x[:, ci], nbr_img=x[:, i],
                                          img_encoder=self.extract_l1)
             aligned.append(feat)
-            records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='image_align', residual=False))
+            records.append(alignment_record(self.image_align, aux, name='image_align', nbr_index=i, ref_index=ci))
         return self._reconstruct(x, torch.stack(aligned, 1), records)
 
     def _reconstruct(self, x, aligned, records):

@@ -8,6 +8,7 @@ import torch
 import torch.nn as nn
 
 from vidtoolbox.registry import MODELS
+from ..alignment.base import alignment_record, fill_alignment_cfg
 from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 
 __all__ = ['FlowSRNet']
@@ -47,10 +48,8 @@ class FlowSRNet(ResidualUpsamplerMixin, nn.Module):
         self.center_frame_idx = check_sr_args('FlowSRNet', scale, num_frames, center_frame_idx)
         self.scale = scale
         C = mid_channels
-        align_cfg = dict(align_cfg or dict(type='MultiSPyNetAlign', num_flows=1, level='image'))
-        align_cfg.setdefault('in_channels', C)
-        align_cfg.setdefault('out_channels', C)
-        self.align = MODELS.build(align_cfg)
+        self.align = MODELS.build(fill_alignment_cfg(align_cfg or dict(type='MultiSPyNetAlign', num_flows=1,
+                                                                       level='image'), C))
         self.extractor = nn.Sequential(nn.Conv2d(in_channels, C, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True),
                                        *make_layer(ResidualBlockNoBN, num_extract_block, channels=C))
         self.fusion = nn.Conv2d(num_frames * C, C, 1)
@@ -70,7 +69,7 @@ class FlowSRNet(ResidualUpsamplerMixin, nn.Module):
             feat, aux = self.align(feats[:, ci], feats[:, i], ref_img=x[:, ci], nbr_img=x[:, i],
                                    img_encoder=self.extractor)
             aligned.append(feat)
-            records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='flow_sr.align', residual=False))
+            records.append(alignment_record(self.align, aux, name='flow_sr.align', nbr_index=i, ref_index=ci))
         feat = self.lrelu(self.fusion(torch.cat(aligned, 1)))
         out = self.reconstruction(feat)
         return self.upsample_residual(out, x[:, ci]), dict(alignments=records)

@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 
 from vidtoolbox.registry import MODELS
+from ..alignment.base import alignment_caps, alignment_record, fill_alignment_cfg
 from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 
 __all__ = ['TDANNet']
@@ -29,14 +30,15 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
         in_channels / out_channels: image channels (3).
         mid_channels: feature width C (TDAN: 64).
         num_frames: T (TDAN: 5); the reference is ``center_frame_idx`` (default ``T // 2``).
-        deform_groups: G, filled into DCN/N-offset block configs that do not set their own (TDAN: 8).
+        deform_groups: G, filled into the configs of blocks that declare ``takes_deform_groups`` and do not set
+            their own (TDAN: 8).
         num_extract_block: residual blocks of the feature extractor (TDAN: 5).
         num_reconstruct_block: residual blocks of the reconstruction (TDAN: 10).
         align_cfg: config of the final alignment block (default ``dict(type='DCNv2Align', kernel_size=3)``);
             ``in_channels``/``out_channels``/``cond_channels`` = C are filled in.
-        cond_align_cfg: config of the three blocks on the offset features (default: ``align_cfg`` when it is a
-            DCN/N-offset/feature-level flow-warp block, else ``DCNv2Align``; blocks that need images or flow nets
-            make no sense on offset features).
+        cond_align_cfg: config of the three blocks on the offset features (default: ``align_cfg`` when its block
+            declares ``cond_capable`` — it runs on features alone —, else ``DCNv2Align``: blocks that need images,
+            flow nets or a flow make no sense on offset features).
         num_cond_aligns: number of those blocks (TDAN: 3).
         reconstruct_from: ``'image'`` (TDAN) or ``'feature'``.
         scale: 1, 2 or 4.
@@ -67,12 +69,13 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
         C = mid_channels
         align_cfg = dict(align_cfg or dict(type='DCNv2Align', kernel_size=3))
         if cond_align_cfg is None:
-            plain = align_cfg.get('type') in ('DCNv2Align', 'NOffsetAlign') or (
-                align_cfg.get('type') == 'FlowWarpAlign' and align_cfg.get('level', 'feature') == 'feature'
-                and align_cfg.get('flow_input', 'feature') == 'feature')
-            cond_align_cfg = dict(align_cfg) if plain else dict(type='DCNv2Align', kernel_size=3)
-        self.align_cfg = self._fill(align_cfg, C, deform_groups)
-        self.cond_align_cfg = self._fill(cond_align_cfg, C, deform_groups)
+            cond_capable = alignment_caps(align_cfg).cond_capable
+            cond_align_cfg = dict(align_cfg) if cond_capable else dict(type='DCNv2Align', kernel_size=3)
+        elif not alignment_caps(cond_align_cfg).cond_capable:
+            raise ValueError(f'TDANNet: cond_align_cfg {cond_align_cfg.get("type")!r} does not declare cond_capable: '
+                             'it needs images or a flow, but the blocks on the offset features only get features')
+        self.align_cfg = fill_alignment_cfg(align_cfg, C, cond_channels=C, deform_groups=deform_groups)
+        self.cond_align_cfg = fill_alignment_cfg(cond_align_cfg, C, cond_channels=C, deform_groups=deform_groups)
 
         self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
         self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
@@ -85,17 +88,6 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
         self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
         self.build_upsampler(C, out_channels, scale)
         self.relu = nn.ReLU(inplace=True)
-
-    @staticmethod
-    def _fill(cfg, channels, deform_groups):
-        cfg = dict(cfg)
-        if 'deform_groups' not in cfg and cfg.get('type') in ('DCNv2Align', 'NOffsetAlign'):
-            cfg['deform_groups'] = deform_groups
-        cfg.setdefault('in_channels', channels)
-        cfg.setdefault('out_channels', channels)
-        if cfg.get('type') != 'FlowWarpAlign' or cfg.get('flow_input', 'feature') == 'feature':
-            cfg.setdefault('cond_channels', channels)
-        return cfg
 
     def extract(self, img):
         """``(N, 3, h, w)`` frames → ``(N, C, h, w)`` features (also the ``img_encoder`` of image-level blocks)."""
@@ -116,10 +108,11 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
             cond = self.conv_cond(torch.cat([nbr, ref], 1))
             for k, block in enumerate(self.cond_blocks, 1):
                 cond, aux = block(cond, cond, cond=cond)
-                records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name=f'tdan.cond{k}', residual=True))
+                records.append(alignment_record(block, aux, name=f'tdan.cond{k}', residual=True, nbr_index=i,
+                                                ref_index=ci))
             feat, aux = self.align_block(ref, nbr, cond=cond, ref_img=x[:, ci], nbr_img=x[:, i],
                                          img_encoder=self.extract)
-            records.append(dict(aux, nbr_index=i, ref_index=ci, stride=1, name='tdan.align', residual=False))
+            records.append(alignment_record(self.align_block, aux, name='tdan.align', nbr_index=i, ref_index=ci))
             aligned_feats.append(feat)
             aligned_lr.append(self.recon_lr(feat))
         aligned_lr = torch.stack(aligned_lr, 1)  # (B, T, 3, h, w)

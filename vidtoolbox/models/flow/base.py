@@ -18,8 +18,16 @@ truth in the sample, precomputed files) answer the same question::
 
     flow = source.flow_from_context(ctx, src_index, dst_index, size=(H, W))
 
-Every source has the attribute ``differentiable``: ``True`` when gradients flow from the returned flow back to
-``src`` / ``dst`` (SPyNet), ``False`` otherwise (OpenCV DIS, ground truth, files).
+Capabilities (class attributes; losses, alignment blocks and tools read these, never a source's type name, so a
+user's own source registered under any name is treated like a built-in one):
+
+* ``differentiable``: ``True`` when gradients flow from the returned flow back to ``src`` / ``dst`` (SPyNet),
+  ``False`` otherwise (OpenCV DIS, ground truth, files).
+* ``can_estimate``: ``True`` when :meth:`BaseFlowSource.flow` computes the flow between any two images (DIS,
+  SPyNet); ``False`` when the source only answers :meth:`BaseFlowSource.flow_from_context` for frames of a sample
+  (ground truth, precomputed files) — such a source cannot compare a prediction with its target.
+* ``reads_sample``: ``True`` when the flow comes from the data sample (its fields or its ``key``) rather than from
+  the pixels; such flows do not exist for a user's real video.
 """
 from typing import Optional, Sequence
 
@@ -65,6 +73,10 @@ class BaseFlowSource(nn.Module):
 
     #: whether gradients reach ``src`` / ``dst`` through the returned flow
     differentiable: bool = False
+    #: whether :meth:`flow` estimates the flow between any two images
+    can_estimate: bool = True
+    #: whether the flow is read from the data sample (ground truth, files) instead of estimated from pixels
+    reads_sample: bool = False
 
     def __init__(self, frames_key: str = 'lq'):
         super().__init__()

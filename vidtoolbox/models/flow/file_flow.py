@@ -40,6 +40,8 @@ class FileFlow(BaseFlowSource):
     """
 
     differentiable = False
+    can_estimate = False
+    reads_sample = True
 
     def __init__(self, root: str, pattern: str = '{key}/flow_{src}_{dst}.flo', frames_key: str = 'lq'):
         super().__init__(frames_key=frames_key)

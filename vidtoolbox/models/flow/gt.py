@@ -50,6 +50,8 @@ class GTFlow(BaseFlowSource):
     """
 
     differentiable = False
+    can_estimate = False
+    reads_sample = True
 
     def flow(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
         raise RuntimeError('GTFlow cannot compute flow from two images: it reads the ground-truth flow of the sample. '

@@ -85,7 +85,7 @@ class CorrespondenceWiseLoss(BaseLoss):
         if not isinstance(source, BaseFlowSource):
             raise TypeError(f'CorrespondenceWiseLoss: flow must be a flow-source config or BaseFlowSource, got '
                             f'{type(source).__name__}')
-        if type(source).flow is BaseFlowSource.flow or type(source).__name__ in ('GTFlow', 'FileFlow'):
+        if not source.can_estimate or type(source).flow is BaseFlowSource.flow:
             raise ValueError(f'CorrespondenceWiseLoss: flow source {type(source).__name__} cannot estimate flow '
                              'between two images (the prediction and its target); use an estimator such as '
                              "dict(type='DISFlow') or dict(type='SPyNetFlow')")
