@@ -43,13 +43,13 @@ def test_rollout_feeds_outputs_back():
 def test_clip_and_context_layouts():
     head = VideoPrediction(MeanOfWindow(), num_context=2, num_future=2, losses=l1())
     clip = torch.rand(2, 5, 3, 8, 8)
-    ctx_c, tgt_c = head.split_batch(clip, dict(gt=clip.clone()), 2)  # SyntheticMotionDataset gt_mode='all'
+    ctx_c, tgt_c = head.split_batch(clip, dict(gt=clip.clone()), 'loss')  # SyntheticMotionDataset gt_mode='all'
     assert torch.equal(ctx_c, clip[:, :2]) and torch.equal(tgt_c, clip[:, 2:4])
     fut = torch.rand(2, 3, 3, 8, 8)
-    ctx_f, tgt_f = head.split_batch(clip[:, :2], dict(gt=fut), 2)  # FramesFolderDataset mode='prediction'
+    ctx_f, tgt_f = head.split_batch(clip[:, :2], dict(gt=fut), 'loss')  # FramesFolderDataset mode='prediction'
     assert torch.equal(ctx_f, clip[:, :2]) and torch.equal(tgt_f, fut[:, :2])
     # pseudo_collate's lists of per-sample tensors are stacked
-    ctx_l, tgt_l = head.split_batch(list(clip), dict(gt=list(clip)), 2)
+    ctx_l, tgt_l = head.split_batch(list(clip), dict(gt=list(clip)), 'loss')
     assert torch.equal(ctx_l, ctx_c) and torch.equal(tgt_l, tgt_c)
 
 

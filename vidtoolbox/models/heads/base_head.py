@@ -13,7 +13,15 @@ __all__ = ['BaseTaskHead']
 class BaseTaskHead(BaseModel):
     """An MMEngine ``BaseModel`` owning a generator, a list of loss plugins and a data preprocessor.
 
-    Subclasses implement :meth:`run_generator` (inputs → prediction, aux) and :meth:`get_target`.
+    One ``forward`` for every task: :meth:`split_batch` (batch → generator input, target or None) →
+    :meth:`run_generator` (→ prediction, aux) → :meth:`check_prediction` → losses / packed predictions / tensor.
+    Subclasses override :meth:`split_batch` when the batch holds context and targets together (prediction,
+    interpolation), :meth:`run_generator` when the generator is called in a loop (recursive prediction), and
+    :meth:`get_target` when the target is read from ``data_samples['gt']`` after the prediction (SR).
+
+    Generators may ask for fields of the data sample besides the frames: a generator attribute ``sample_keys``
+    (iterable of ``data_samples`` keys, e.g. ``('ref_flows', 'ref_index')`` for a network that aligns with
+    ground-truth flow) makes the head call ``generator(inputs, **{key: data_samples[key]})`` for the keys present.
 
     Args:
         generator: config (or module) of the network.
@@ -46,39 +54,53 @@ class BaseTaskHead(BaseModel):
                              'set loss_name=... in the loss configs')
         self.log_offset_stats = log_offset_stats
 
-    # -- to implement -------------------------------------------------------------------------------------
-    def run_generator(self, inputs, data_samples=None):
-        """Return ``(pred, aux)``."""
-        out = self.generator(inputs)
+    #: what training needs and the dataset must provide (part of the error when the target is missing)
+    target_hint = 'data_samples["gt"]'
+
+    # -- the steps of forward (override what differs) -----------------------------------------------------
+    def split_batch(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """``(generator input, target or None)``; ``None`` lets :meth:`get_target` read the target after the
+        prediction (the default: the inputs go to the generator unchanged)."""
+        return inputs, None
+
+    def run_generator(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """Return ``(pred, aux)``: the generator on ``inputs`` (plus the sample fields it asks for)."""
+        kwargs = {}
+        if isinstance(data_samples, dict):
+            kwargs = {k: data_samples[k] for k in getattr(self.generator, 'sample_keys', ()) if k in data_samples}
+        out = self.generator(inputs, **kwargs)
         if isinstance(out, tuple):
             return out[0], (out[1] if len(out) > 1 else {})
         return out, {}
 
     def get_target(self, data_samples, pred):
-        raise NotImplementedError
+        """The target of ``pred`` from ``data_samples['gt']`` (heads whose :meth:`split_batch` returns one need
+        not implement it)."""
+        raise NotImplementedError(f'{type(self).__name__}: implement split_batch or get_target')
+
+    def check_prediction(self, pred, inputs, target) -> None:
+        """Raise a clear error when the generator's output does not fit the task (default: no check)."""
 
     # -- MMEngine modes -----------------------------------------------------------------------------------
     def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
         if mode not in ('loss', 'predict', 'tensor'):
             raise ValueError(f'{type(self).__name__}: mode must be "loss", "predict" or "tensor", got {mode!r}')
-        pred, aux = self.run_generator(inputs, data_samples)
+        inputs, target = self.split_batch(inputs, data_samples, mode)
+        pred, aux = self.run_generator(inputs, data_samples, mode)
+        if target is None and mode != 'tensor' and isinstance(data_samples, dict) and 'gt' in data_samples:
+            target = self.get_target(data_samples, pred)
+        self.check_prediction(pred, inputs, target)
         if mode == 'tensor':
             return pred
         if mode == 'loss':
-            return self.compute_losses(inputs, pred, aux, data_samples)
-        return self.make_predictions(pred, data_samples)
-
-    def build_context(self, inputs, pred, aux, data_samples, target=None) -> dict:
-        """The dict loss plugins read from (keys documented in :mod:`vidtoolbox.models.losses.base`).
-
-        ``target`` defaults to :meth:`get_target` of ``data_samples``; heads that split their targets out of the
-        batch themselves (prediction, interpolation) pass it.
-        """
-        if target is None:
-            if data_samples is None or 'gt' not in data_samples:
-                raise KeyError(f'{type(self).__name__}: training needs data_samples["gt"]; the dataset pipeline must '
+            if target is None:
+                raise KeyError(f'{type(self).__name__}: training needs {self.target_hint}; the dataset pipeline must '
                                'end with PackVideoInputs and provide gt frames')
-            target = self.get_target(data_samples, pred)
+            return self.compute_losses(inputs, pred, aux, data_samples, target)
+        return self.pack_predictions(pred, target, data_samples)
+
+    def build_context(self, inputs, pred, aux, data_samples, target) -> dict:
+        """The dict loss plugins read from (keys documented in :mod:`vidtoolbox.models.losses.base`)."""
         ctx = dict(data_samples) if data_samples else {}
         ctx.update(pred=pred, target=target, gt=target, lq=inputs, context=inputs, aux=aux,
                    data_samples=data_samples, alignments=aux.get('alignments', []))
@@ -86,7 +108,7 @@ class BaseTaskHead(BaseModel):
             ctx.setdefault(k, v)
         return ctx
 
-    def compute_losses(self, inputs, pred, aux, data_samples, target=None) -> Dict[str, torch.Tensor]:
+    def compute_losses(self, inputs, pred, aux, data_samples, target) -> Dict[str, torch.Tensor]:
         if len(self.losses) == 0:
             raise RuntimeError(f'{type(self).__name__}: no loss plugins configured; add e.g. '
                                "losses=[dict(type='CharbonnierLoss')] to the model config")
@@ -99,12 +121,6 @@ class BaseTaskHead(BaseModel):
                     out['offset_abs_mean'] = torch.stack([a.mean() for a in absvals]).mean()
                     out['offset_abs_max'] = torch.stack([a.max() for a in absvals]).max()
         return out
-
-    def make_predictions(self, pred, data_samples) -> List[dict]:
-        target = None
-        if data_samples is not None and 'gt' in data_samples:
-            target = self.get_target(data_samples, pred)
-        return self.pack_predictions(pred, target, data_samples)
 
     @staticmethod
     def pack_predictions(pred, target, data_samples) -> List[dict]:

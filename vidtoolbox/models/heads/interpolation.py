@@ -57,8 +57,10 @@ class VideoInterpolation(BaseTaskHead):
         self.num_context = num_context
         self.input_mode = input_mode
 
-    def split_batch(self, inputs: torch.Tensor,
-                    data_samples: Optional[dict]) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    target_hint = 'data_samples["gt"] (the middle frame)'
+
+    def split_batch(self, inputs: torch.Tensor, data_samples: Optional[dict] = None,
+                    mode: str = 'tensor') -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """``(context (B, K, 3, H, W), target (B, 3, H, W) or None)`` of a batch (see the class docstring)."""
         gt = stack_frames(data_samples.get('gt')) if isinstance(data_samples, dict) else None
         inputs = stack_frames(inputs)
@@ -89,23 +91,8 @@ class VideoInterpolation(BaseTaskHead):
                                  f'{tuple(target.shape[-2:])} differ in size; interpolation works at one resolution')
         return inputs, target
 
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode not in ('loss', 'predict', 'tensor'):
-            raise ValueError(f'VideoInterpolation: mode must be "loss", "predict" or "tensor", got {mode!r}')
-        context, target = self.split_batch(inputs, data_samples)
-        pred, aux = self.run_generator(context)
-        if pred.shape != context[:, 0].shape:
-            raise ValueError(f'VideoInterpolation: the generator must return one frame {tuple(context[:, 0].shape)}, '
+    def check_prediction(self, pred, inputs, target) -> None:
+        if pred.shape != inputs[:, 0].shape:
+            raise ValueError(f'VideoInterpolation: the generator must return one frame {tuple(inputs[:, 0].shape)}, '
                              f'got {tuple(pred.shape)}')
-        if mode == 'tensor':
-            return pred
-        if mode == 'loss':
-            if target is None:
-                raise KeyError('VideoInterpolation: training needs data_samples["gt"] (the middle frame); the '
-                               'dataset pipeline must end with PackVideoInputs and provide gt frames')
-            return self.compute_losses(context, pred, aux, data_samples, target)
-        return self.pack_predictions(pred, target, data_samples)
-
-    def get_target(self, data_samples, pred):
-        raise RuntimeError('VideoInterpolation: targets come from split_batch(inputs, data_samples)')
 

@@ -119,14 +119,22 @@ class VideoPrediction(BaseTaskHead):
         self.input_mode = input_mode
         self.detach_feedback = bool(detach_feedback)
 
+    target_hint = 'data_samples["gt"] (the future frames)'
+
+    def num_steps(self, mode: str) -> int:
+        """Steps predicted in ``mode``: ``num_future`` in training, ``eval_num_future`` (or ``num_future``) else."""
+        return self.num_future if mode == 'loss' else (self.eval_num_future or self.num_future)
+
     # -- batch layout -----------------------------------------------------------------------------------------
-    def split_batch(self, inputs: torch.Tensor, data_samples: Optional[dict],
-                    num_steps: int) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """``(context (B, K, 3, H, W), target (B, num_steps, 3, H, W) or None)`` of a batch (see class docstring).
+    def split_batch(self, inputs: torch.Tensor, data_samples: Optional[dict] = None,
+                    mode: str = 'tensor') -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """``(context (B, K, 3, H, W), target (B, steps, 3, H, W) or None)`` of a batch (see class docstring);
+        ``steps`` = :meth:`num_steps` of ``mode``.
 
         Raises:
-            ValueError: too few context or target frames for ``K`` / ``num_steps``, mismatched frame sizes.
+            ValueError: too few context or target frames for ``K`` / the steps, mismatched frame sizes.
         """
+        num_steps = self.num_steps(mode)
         gt = stack_frames(data_samples.get('gt')) if isinstance(data_samples, dict) else None
         inputs = stack_frames(inputs)
         mode = split_clip_batch('VideoPrediction', inputs, gt, self.num_context, self.input_mode)
@@ -175,27 +183,13 @@ class VideoPrediction(BaseTaskHead):
         aux = dict(step_aux=step_aux) if step_aux else {}
         return torch.stack(preds, 1), aux
 
-    # -- MMEngine modes -----------------------------------------------------------------------------------
-    def forward(self, inputs, data_samples=None, mode: str = 'tensor'):
-        if mode not in ('loss', 'predict', 'tensor'):
-            raise ValueError(f'VideoPrediction: mode must be "loss", "predict" or "tensor", got {mode!r}')
-        steps = self.num_future if mode == 'loss' else (self.eval_num_future or self.num_future)
-        context, target = self.split_batch(inputs, data_samples, steps)
-        pred, aux = self.rollout(context, steps)
-        if mode == 'tensor':
-            return pred
-        if mode == 'loss':
-            if target is None:
-                raise KeyError('VideoPrediction: training needs data_samples["gt"] (the future frames); the '
-                               'dataset pipeline must end with PackVideoInputs and provide gt frames')
-            return self.compute_losses(context, pred, aux, data_samples, target)
-        return self.pack_predictions(pred, target, data_samples)
+    def run_generator(self, inputs, data_samples=None, mode: str = 'tensor'):
+        """The recursive rollout of :meth:`num_steps` frames from the context ``inputs``."""
+        return self.rollout(inputs, self.num_steps(mode))
 
-    def build_context(self, inputs, pred, aux, data_samples, target=None) -> dict:
+    def build_context(self, inputs, pred, aux, data_samples, target) -> dict:
         """Loss context: steps flattened into the batch (see the class docstring)."""
         ctx = super().build_context(inputs, pred.flatten(0, 1), aux, data_samples, target.flatten(0, 1))
         ctx.update(pred_frames=pred, target_frames=target)
         return ctx
 
-    def get_target(self, data_samples, pred):
-        raise RuntimeError('VideoPrediction: targets come from split_batch(inputs, data_samples, steps)')
