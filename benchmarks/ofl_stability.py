@@ -30,6 +30,8 @@ import time
 import numpy as np
 import torch
 
+from vidtoolbox.evaluation.offset_stats import offset_summary
+
 
 def build_model(args, with_ofl):
     import vidtoolbox.models  # noqa: F401
@@ -122,21 +124,21 @@ def main():
         for name, model in models.items():
             data = model.data_preprocessor(batch, True)
             pred, aux = model.run_generator(data['inputs'], data['data_samples'])
-            losses = model.compute_losses(data['inputs'], pred, aux, data['data_samples'])
-            with torch.no_grad():
-                recs = aux['alignments']
-                pcd = [r['offsets'].abs().mean() for r in recs if not r['residual']]
-                cas = [r['offsets'].abs().mean() for r in recs if r['residual']]
+            losses = model.compute_losses(data['inputs'], pred, aux, data['data_samples'],
+                                          model.get_target(data['data_samples'], pred))
+            recs = aux['alignments']
+            pcd = offset_summary([r for r in recs if not r['residual']])
+            cas = offset_summary([r for r in recs if r['residual']])
             total = sum(v for k, v in losses.items() if k.startswith('loss'))
             opts[name].zero_grad(set_to_none=True)
             if torch.isfinite(total):
                 total.backward()
                 opts[name].step()
             h = hist[name]
-            h['offset_mean'].append(float(losses['offset_abs_mean']))
-            h['offset_max'].append(float(losses['offset_abs_max']))
-            h['pcd_mean'].append(float(torch.stack(pcd).mean()))
-            h['cascade_mean'].append(float(torch.stack(cas).mean()) if cas else 0.0)
+            h['offset_mean'].append(float(losses['offset_mean']))
+            h['offset_max'].append(float(losses['offset_max']))
+            h['pcd_mean'].append(pcd.get('mean', 0.0))
+            h['cascade_mean'].append(cas.get('mean', 0.0))
             h['loss_pix'].append(float(losses['loss_pix'].detach()))
             h['loss_ofl'].append(float(losses['loss_ofl'].detach()) if 'loss_ofl' in losses else 0.0)
         if it % args.log_every == 0 or it == 1 or it == args.iters:

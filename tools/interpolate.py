@@ -41,7 +41,7 @@ def main(argv=None):
         print('error: --method rife uses the pretrained RIFE weights; drop --config/--checkpoint', file=sys.stderr)
         return 2
     from vidtoolbox.apis.interpolate import build_rife, interpolate_video
-    from vidtoolbox.apis.predict import load_model
+    from vidtoolbox.apis.loading import load_model
     from vidtoolbox.models.heads import VideoInterpolation
     from vidtoolbox.utils.errors import UserInputError
     try:

@@ -45,7 +45,8 @@ def main(argv=None):
         print('error: --method vfi-opt uses the pretrained RIFE interpolator; drop --config/--checkpoint',
               file=sys.stderr)
         return 2
-    from vidtoolbox.apis.predict import build_vfi_opt, load_model, predict_video
+    from vidtoolbox.apis.loading import load_model
+    from vidtoolbox.apis.predict import build_vfi_opt, predict_video
     from vidtoolbox.models.heads import VideoPrediction
     from vidtoolbox.utils.errors import UserInputError
     try:

@@ -1,9 +1,11 @@
 """Train a model from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--cfg-options k=v ...]
-                                 [--launcher none|pytorch]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT] [--amp]
+                                 [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--verbose]
 
-Distributed: ``tools/dist_train.sh CONFIG NPROC`` (torchrun; gloo on CPU, NCCL on GPU).
+Distributed: ``tools/dist_train.sh CONFIG NPROC`` (torchrun; gloo on CPU, NCCL on GPU), ``tools/slurm_train.sh``
+(srun, ``--launcher slurm``); see docs/distributed.md. The console shows the config, the work dir, one progress
+line per logging interval and the results; the full MMEngine log is in the work dir (``--verbose`` prints it too).
 """
 import argparse
 import sys
@@ -20,23 +22,27 @@ def parse_args(argv=None):
     p.add_argument('--load-from', help='initialise the model from this checkpoint (no optimizer state)')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries: key=value')
-    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none', help='job launcher')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    p.add_argument('--verbose', action='store_true',
+                   help="MMEngine's full console output (environment, config, hook table); always in the log file")
     p.add_argument('--local_rank', '--local-rank', type=int, default=0, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
+    from vidtoolbox.apis.cli import announce_run, run_tool
     from vidtoolbox.apis.runner import build_runner
-    from vidtoolbox.utils.errors import UserInputError
-    try:
+
+    def work():
         runner = build_runner(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
-                              cfg_options=args.cfg_options, launcher=args.launcher, load_from=args.load_from)
+                              cfg_options=args.cfg_options, launcher=args.launcher, load_from=args.load_from,
+                              verbose=args.verbose)
+        announce_run(runner, args.config)
         runner.train()
-    except (UserInputError, FileNotFoundError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return run_tool(work)
 
 
 if __name__ == '__main__':

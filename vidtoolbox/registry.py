@@ -1,46 +1,49 @@
-"""Registries of vidtoolbox: children of MMEngine's root registries, scope ``vidtoolbox``.
+"""Registries of vidtoolbox: one child of every MMEngine root registry, scope ``vidtoolbox``.
 
 Every plugin registers itself with one of these (``@MODELS.register_module()``). Configs set
 ``default_scope = 'vidtoolbox'``; the ``locations`` below are imported lazily the first time a
 registry is asked to build something, so ``import vidtoolbox`` stays light.
 
+Every registry an MMEngine run touches (runner, loops, hooks, optimizers, optimizer-wrapper constructors, log
+processors, weight initialisers, …) has a child here, so building anything in the ``vidtoolbox`` scope finds it
+without MMEngine's "Failed to search registry with scope" fallback; what the toolbox does not define itself is
+found in MMEngine's parent registry.
+
 A user's own module lives in any importable file, is registered with these registries (or with
 MMEngine's root ones) and is named in a config's ``custom_imports``; nothing in the toolbox is edited.
 """
-from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import LOOPS as MMENGINE_LOOPS
-from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import MODEL_WRAPPERS as MMENGINE_MODEL_WRAPPERS
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
-from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
-from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
-from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
+from mmengine import registry as _mm
 from mmengine.registry import Registry
 
 SCOPE = 'vidtoolbox'
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['vidtoolbox.models'])
-MODEL_WRAPPERS = Registry('model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope=SCOPE,
-                          locations=['vidtoolbox.engine'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['vidtoolbox.datasets'])
-DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE,
-                         locations=['vidtoolbox.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE,
-                      locations=['vidtoolbox.datasets.transforms'])
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['vidtoolbox.evaluation'])
-EVALUATOR = Registry('evaluator', parent=MMENGINE_EVALUATOR, scope=SCOPE, locations=['vidtoolbox.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['vidtoolbox.engine'])
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope=SCOPE, locations=['vidtoolbox.engine'])
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE,
-                          locations=['vidtoolbox.engine'])
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope=SCOPE,
-                            locations=['vidtoolbox.engine'])
-VISUALIZERS = Registry('visualizer', parent=MMENGINE_VISUALIZERS, scope=SCOPE,
-                       locations=['vidtoolbox.visualization'])
-VISBACKENDS = Registry('vis_backend', parent=MMENGINE_VISBACKENDS, scope=SCOPE,
-                       locations=['vidtoolbox.visualization'])
+
+def _child(name: str, parent: Registry, *locations: str) -> Registry:
+    return Registry(name, parent=parent, scope=SCOPE, locations=list(locations))
+
+
+# what the toolbox defines (lazy locations are imported on first build)
+MODELS = _child('model', _mm.MODELS, 'vidtoolbox.models')
+DATASETS = _child('dataset', _mm.DATASETS, 'vidtoolbox.datasets')
+DATA_SAMPLERS = _child('data sampler', _mm.DATA_SAMPLERS, 'vidtoolbox.datasets')
+TRANSFORMS = _child('transform', _mm.TRANSFORMS, 'vidtoolbox.datasets.transforms')
+METRICS = _child('metric', _mm.METRICS, 'vidtoolbox.evaluation')
+EVALUATOR = _child('evaluator', _mm.EVALUATOR, 'vidtoolbox.evaluation')
+HOOKS = _child('hook', _mm.HOOKS, 'vidtoolbox.engine')
+RUNNERS = _child('runner', _mm.RUNNERS, 'vidtoolbox.engine')
+LOG_PROCESSORS = _child('log_processor', _mm.LOG_PROCESSORS, 'vidtoolbox.engine')
+# MMEngine's own implementations, reached through the parent registries
+MODEL_WRAPPERS = _child('model_wrapper', _mm.MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child('weight initializer', _mm.WEIGHT_INITIALIZERS)
+LOOPS = _child('loop', _mm.LOOPS)
+OPTIMIZERS = _child('optimizer', _mm.OPTIMIZERS)
+OPTIM_WRAPPERS = _child('optim_wrapper', _mm.OPTIM_WRAPPERS)
+OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor', _mm.OPTIM_WRAPPER_CONSTRUCTORS)
+PARAM_SCHEDULERS = _child('parameter scheduler', _mm.PARAM_SCHEDULERS)
+RUNNER_CONSTRUCTORS = _child('runner constructor', _mm.RUNNER_CONSTRUCTORS)
+STRATEGIES = _child('strategy', _mm.STRATEGIES)
+TASK_UTILS = _child('task util', _mm.TASK_UTILS)
+VISUALIZERS = _child('visualizer', _mm.VISUALIZERS)
+VISBACKENDS = _child('vis_backend', _mm.VISBACKENDS)
+FUNCTIONS = _child('function', _mm.FUNCTIONS)
+INFERENCERS = _child('inferencer', _mm.INFERENCERS)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from vidtoolbox.utils.errors import UserInputError
-from .predict import select_device
+from .loading import select_device
 from .video_io import FrameReader, FrameWriter
 
 __all__ = ['build_rife', 'double_frame_rate', 'rife_frame_rate', 'interpolate_video']
@@ -118,7 +118,7 @@ def interpolate_video(source: str, output: str, model, factor: int = 2, fps: Opt
     Args:
         source (str): video file or frame folder.
         output (str): video file (by extension) or folder of PNGs.
-        model: a trained :class:`VideoInterpolation` (:func:`vidtoolbox.apis.predict.load_model`), the RIFE
+        model: a trained :class:`VideoInterpolation` (:func:`vidtoolbox.apis.loading.load_model`), the RIFE
             ``IFNet`` (:func:`build_rife`) or any object with ``interpolate(img0, img1, t)``.
         factor (int): >= 2; a power of two for middle-frame models.
         fps (float, optional): frame rate of a folder source (a video output needs one).

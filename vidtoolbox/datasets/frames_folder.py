@@ -20,12 +20,13 @@ from vidtoolbox.registry import DATASETS
 from .base import BaseVideoDataset
 
 __all__ = ['FramesFolderDataset', 'padded_window_indices', 'natural_sort_key', 'list_frame_files',
-           'verify_frame_sample', 'PADDING_MODES']
+           'verify_frame_sample', 'PADDING_MODES', 'IMAGE_EXTENSIONS']
 
 #: Temporal padding modes of :func:`padded_window_indices` (the names used by EDVR / BasicSR / MMagic).
 PADDING_MODES = ('replicate', 'reflection', 'reflection_circle')
 
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg')
+#: Image file extensions read as frames (dataset folders and the tools' frame-folder inputs), case-insensitive.
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 
 
 def padded_window_indices(center: int, length: int, num_frames: int, padding: str = 'reflection_circle',

@@ -1,2 +1,3 @@
-"""Engine extensions: hooks, model wrappers, loops."""
+"""Engine extensions: the runner with a readable console, hooks."""
 from .hooks import *  # noqa: F401,F403
+from .runner import *  # noqa: F401,F403

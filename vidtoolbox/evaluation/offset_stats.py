@@ -35,7 +35,7 @@ from vidtoolbox.ops.flow_warp import resize_flow
 
 __all__ = ['split_offsets', 'offset_magnitude', 'offset_diversity_map', 'offset_diversity', 'flow_distance',
            'fraction_within', 'record_offset_stats', 'merge_offset_stats', 'summarize_alignments',
-           'within_key']
+           'within_key', 'offset_summary']
 
 
 def within_key(threshold: float) -> str:
@@ -262,3 +262,21 @@ def summarize_alignments(records: Iterable[dict], ref_flows: Optional[torch.Tens
                 flow = resize_flow(f, off.shape[-2:], mode='area' if shrink else 'bilinear')
         per_name.setdefault(name, []).append(record_offset_stats(rec, flow, g, threshold))
     return OrderedDict((k, merge_offset_stats(v)) for k, v in per_name.items())
+
+
+def offset_summary(records: Iterable[dict], exclude_reference: bool = True) -> Dict[str, float]:
+    """``dict(mean=, max=)`` offset-vector magnitude over all records (pixels of each record's resolution) — what
+    the task heads log every iteration as ``offset_mean`` / ``offset_max`` (the same definition as the per-level
+    ``mean`` / ``max`` of :func:`summarize_alignments`, pooled over levels). Empty dict when there are no offsets.
+    """
+    total, count, peak = 0.0, 0, 0.0
+    for rec in records:
+        if not isinstance(rec, dict) or 'offsets' not in rec:
+            continue
+        if exclude_reference and rec.get('nbr_index') is not None and rec.get('nbr_index') == rec.get('ref_index'):
+            continue
+        mag = offset_magnitude(rec['offsets'].detach())
+        total += float(mag.sum())
+        count += mag.numel()
+        peak = max(peak, float(mag.max()))
+    return dict(mean=total / count, max=peak) if count else {}

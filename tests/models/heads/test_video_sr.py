@@ -22,7 +22,7 @@ def test_loss_predict_tensor_modes():
     model = build()
     data = model.data_preprocessor(batch(), True)
     losses = model(**data, mode='loss')
-    assert set(losses) == {'loss_pix', 'offset_abs_mean', 'offset_abs_max'}
+    assert set(losses) == {'loss_pix', 'offset_mean', 'offset_max'}
     out = model(**data, mode='tensor')
     # the loss equals Charbonnier of the tensor output against the single gt frame
     expected = torch.sqrt((out - data['data_samples']['gt'][:, 0]) ** 2 + 1e-12).mean()

@@ -173,6 +173,7 @@ class FrameMetric(BaseMetric):
     """
 
     metric_name = ''
+    default_prefix = ''  # plain metric names ('PSNR'); MMEngine warns when no prefix is set at all
 
     def __init__(self, crop_border: int = 0, convert_to: Optional[str] = None, steps: Sequence[int] = (1, 3, 5),
                  pred_key: str = 'pred', gt_key: str = 'gt', collect_device: str = 'cpu',

@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
+from vidtoolbox.evaluation.offset_stats import offset_summary
 from vidtoolbox.registry import MODELS
 
 __all__ = ['BaseTaskHead']
@@ -28,7 +29,8 @@ class BaseTaskHead(BaseModel):
         losses: list of loss-plugin configs (see :mod:`vidtoolbox.models.losses.base`); each is summed into
             the total and logged under its ``loss_name`` (names must be unique).
         data_preprocessor: defaults to ``VideoDataPreprocessor``.
-        log_offset_stats: add ``offset_abs_mean`` / ``offset_abs_max`` (not losses, logged only) when the
+        log_offset_stats: add ``offset_mean`` / ``offset_max`` (not losses, logged only; the length of the offset
+            vectors in pixels of their level, :func:`vidtoolbox.evaluation.offset_stats.offset_summary`) when the
             generator reports alignment offsets.
     """
 
@@ -115,11 +117,10 @@ class BaseTaskHead(BaseModel):
         ctx = self.build_context(inputs, pred, aux, data_samples, target)
         out = {loss.loss_name: loss(ctx) for loss in self.losses}
         if self.log_offset_stats and ctx['alignments']:
-            with torch.no_grad():
-                absvals = [r['offsets'].detach().abs() for r in ctx['alignments'] if 'offsets' in r]
-                if absvals:
-                    out['offset_abs_mean'] = torch.stack([a.mean() for a in absvals]).mean()
-                    out['offset_abs_max'] = torch.stack([a.max() for a in absvals]).max()
+            stats = offset_summary(ctx['alignments'])
+            if stats:
+                out['offset_mean'] = pred.new_tensor(stats['mean'])
+                out['offset_max'] = pred.new_tensor(stats['max'])
         return out
 
     @staticmethod

@@ -17,6 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
+from vidtoolbox.utils.weights import load_state_dict_file
 from .base import BaseLoss
 from .pixelwise import check_same_shape
 
@@ -98,15 +99,9 @@ class VGG19Features(nn.Module):
             raise FileNotFoundError(f'PerceptualLoss: VGG19 weights file {path!r} does not exist; vgg_weights must '
                                     'point to a torchvision-format VGG19 state dict (e.g. vgg19-dcbb9e9d.pth)')
         try:
-            sd = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as err:  # noqa: BLE001 - re-raised with the file name
-            raise ValueError(f'PerceptualLoss: cannot load {path!r} as a weights-only torch checkpoint '
-                             f'({type(err).__name__}: {err})') from err
-        if isinstance(sd, dict) and 'state_dict' in sd and isinstance(sd['state_dict'], dict):
-            sd = sd['state_dict']
-        if not isinstance(sd, dict):
-            raise ValueError(f'PerceptualLoss: {path!r} holds a {type(sd).__name__}, expected a VGG19 state dict')
-        sd = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in sd.items()}
+            sd = load_state_dict_file(path)  # weights_only=True; {'state_dict': ...} and 'module.' handled
+        except (ValueError, KeyError) as err:
+            raise ValueError(f'PerceptualLoss: {err}') from err
         if any(k.startswith('features.') for k in sd):
             sd = {k[len('features.'):]: v for k, v in sd.items() if k.startswith('features.')}
         expected = {f'{i}.{p}' for i, v in enumerate(VGG19_LAYER_NAMES) if v.startswith('conv')
