@@ -17,7 +17,8 @@ from vidtoolbox.evaluation.offset_stats import offset_diversity_map, split_offse
 from .flow_vis import flow_to_color
 
 __all__ = ['offsets_to_flow', 'offsets_to_color', 'diversity_heatmap', 'colorize_scalar_map', 'make_grid',
-           'save_heatmap_figure', 'to_uint8_image']
+           'save_heatmap_figure', 'to_uint8_image', 'render_level_composite', 'figure_to_rgb',
+           'render_alignment_levels']
 
 
 def _first_sample(offsets) -> torch.Tensor:
@@ -215,3 +216,157 @@ def save_heatmap_figure(path: str, values, title='', cmap: str = 'viridis', vmin
     fig.colorbar(im, ax=list(axes), label=label, fraction=0.046, pad=0.04)
     fig.savefig(path, format='png')
     return path
+
+
+def figure_to_rgb(fig) -> np.ndarray:
+    """Render a matplotlib ``Figure`` (Agg canvas) to an ``(H, W, 3)`` uint8 RGB array."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[..., :3])
+
+
+def _scalar_flow(flow) -> np.ndarray:
+    if isinstance(flow, torch.Tensor):
+        flow = flow.detach().cpu().float().numpy()
+    return np.asarray(flow, dtype=np.float64)
+
+
+def render_level_composite(title: str, rows: Sequence[dict], cell_px: int = 256) -> np.ndarray:
+    """One labelled picture of one alignment level: a row per neighbour frame, columns = reference frame,
+    neighbour frame, the flow the offsets are compared with, the mean offset, the offset diversity; plus the colour
+    wheel with its scale in pixels and the diversity colour bar. Every cell is at least ``cell_px`` pixels wide
+    (small levels are upscaled, nearest neighbour, so the offsets' pixels stay visible).
+
+    Args:
+        title: the figure title (level name, stride, statistics).
+        rows: one dict per neighbour with ``ref`` and ``nbr`` images (``(3, h, w)`` / ``(h, w, 3)`` in [0, 1]
+            or uint8, at the level's resolution), ``flow`` (``(2, h, w)`` (dx, dy) pixels of the level, or None),
+            ``offsets`` (``(G·N·2, h, w)`` or ``(1, G·N·2, h, w)``, (dy, dx) layout), ``num_groups`` G and a ``label``
+            (e.g. ``'frame 0'``).
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB. Flow and offsets of all rows share one colour scale: the wheel's rim is the longest
+        vector drawn (its length is printed next to the wheel); the diversity heatmaps share one colour bar.
+    """
+    from matplotlib.figure import Figure
+    if not rows:
+        raise ValueError('render_level_composite: no rows (records) to draw')
+    prepared, rad, dmax = [], 1e-6, 1e-6
+    for r in rows:
+        G = int(r.get('num_groups', 1))
+        mean_fl = offsets_to_flow(r['offsets'], G, group=None, index=None)
+        flow = None if r.get('flow') is None else _scalar_flow(r['flow'])
+        div = offset_diversity_map(_first_sample(r['offsets']), G)[0].mean(0).numpy()
+        for f in [mean_fl] + ([flow] if flow is not None else []):
+            fin = np.hypot(f[0], f[1])
+            fin = fin[np.isfinite(fin)]
+            if fin.size:
+                rad = max(rad, float(fin.max()))
+        if np.isfinite(div).any():
+            dmax = max(dmax, float(np.nanmax(div)))
+        prepared.append((r, mean_fl, flow, div))
+    cols = ['reference', 'neighbour', 'flow(ref, nbr)', 'mean offset', 'offset diversity (std)']
+    n = len(prepared)
+    h, w = prepared[0][1].shape[-2:]
+    cell_in = max(cell_px, 64) / 100.0
+    aspect = w / max(h, 1)
+    fig = Figure(figsize=(cell_in * aspect * (len(cols) + 0.9) + 0.6, cell_in * n + 1.0), dpi=100)
+    gs = fig.add_gridspec(n, len(cols) + 1, width_ratios=[1] * len(cols) + [0.9 / aspect], hspace=0.25, wspace=0.06,
+                          left=0.06, right=0.98, top=1 - 0.7 / (cell_in * n + 1.0), bottom=0.02)
+    div_im = None
+    for i, (r, mean_fl, flow, div) in enumerate(prepared):
+        cells = [to_uint8_image(r['ref']), to_uint8_image(r['nbr']),
+                 flow_to_color(flow, max_rad=rad) if flow is not None else None,
+                 flow_to_color(mean_fl, max_rad=rad)]
+        for j, img in enumerate(cells):
+            ax = fig.add_subplot(gs[i, j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if img is None:
+                ax.text(0.5, 0.5, 'no flow', ha='center', va='center', fontsize=9, transform=ax.transAxes)
+            else:
+                ax.imshow(img, interpolation='nearest')
+            if i == 0:
+                ax.set_title(cols[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(str(r.get('label', f'row {i}')), fontsize=9)
+        ax = fig.add_subplot(gs[i, len(cols) - 1])
+        div_im = ax.imshow(div, cmap='viridis', vmin=0.0, vmax=dmax, interpolation='nearest')
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i == 0:
+            ax.set_title(cols[-1], fontsize=9)
+    leg = fig.add_subplot(gs[0, len(cols)])
+    from .flow_vis import color_wheel_image
+    leg.imshow(color_wheel_image(101))
+    leg.set_xticks([])
+    leg.set_yticks([])
+    leg.set_title(f'rim = {rad:.3g} px', fontsize=9)
+    if n > 1:
+        cax = fig.add_subplot(gs[1:, len(cols)])
+        fig.colorbar(div_im, cax=cax, label='diversity (px)')
+    else:
+        leg.set_xlabel(f'diversity 0 – {dmax:.3g} px', fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return figure_to_rgb(fig)
+
+
+def render_alignment_levels(records: Sequence[dict], frames: Optional[torch.Tensor] = None,
+                            ref_flows: Optional[torch.Tensor] = None, sample: int = 0,
+                            exclude_reference: bool = True, cell_px: int = 256) -> 'dict':
+    """One :func:`render_level_composite` picture per alignment level of a generator's records.
+
+    Args:
+        records: alignment records (``aux['alignments']``, :func:`vidtoolbox.models.alignment.alignment_record`),
+            grouped by ``name``; records aligning the reference onto itself are left out by default.
+        frames: optional LR input ``(B, T, 3, h, w)`` in [0, 1] (area-resized to each level).
+        ref_flows: optional ``(B, T, 2, Hf, Wf)`` ``flow(ref, frame t)`` at any resolution (area-resized to each
+            level, values scaled); not drawn for residual records (their offsets are corrections).
+        sample: the batch element drawn.
+
+    Returns:
+        ``{level name: (H, W, 3) uint8 RGB}`` in order of first appearance.
+    """
+    import torch.nn.functional as F
+
+    from vidtoolbox.evaluation.offset_stats import record_offset_stats, merge_offset_stats, within_key
+    from vidtoolbox.ops.flow_warp import resize_flow
+    levels = {}
+    for rec in records:
+        if exclude_reference and rec.get('nbr_index') is not None and rec.get('nbr_index') == rec.get('ref_index'):
+            continue
+        levels.setdefault(str(rec.get('name', 'align')), []).append(rec)
+    out = {}
+    for name, recs in levels.items():
+        rows, stats = [], []
+        for rec in recs:
+            off = rec['offsets'][sample:sample + 1].detach().float().cpu()
+            h, w = off.shape[-2:]
+            G = int(rec.get('deform_groups', 1))
+            if off.shape[1] % (2 * G):
+                G = 1
+            t, ref = rec.get('nbr_index'), rec.get('ref_index')
+
+            def frame(idx):
+                if frames is None or idx is None or not 0 <= int(idx) < frames.shape[1]:
+                    return np.full((h, w, 3), 255, np.uint8)
+                return F.adaptive_avg_pool2d(frames[sample:sample + 1, int(idx)].detach().float().cpu(), (h, w))[0]
+
+            flow = None
+            if ref_flows is not None and t is not None and not rec.get('residual', False) \
+                    and 0 <= int(t) < ref_flows.shape[1]:
+                flow = resize_flow(ref_flows[sample:sample + 1, int(t)].detach().float().cpu(), (h, w),
+                                   mode='area')[0]
+            stats.append(record_offset_stats(dict(rec, offsets=off), None if flow is None else flow[None], G))
+            rows.append(dict(ref=frame(ref), nbr=frame(t), flow=flow, offsets=off, num_groups=G,
+                             label=f'frame {t}' if t is not None else ''))
+        st = merge_offset_stats(stats)
+        extra = f', within 1 px of the flow {st[within_key(1.0)]:.0%}' if within_key(1.0) in st else ''
+        rec0 = recs[0]
+        title = (f'{name} (stride {rec0.get("stride", 1)}, G={int(rec0.get("deform_groups", 1))}, '
+                 f'N={int(rec0.get("num_offsets", 1))}{", residual" if rec0.get("residual") else ""}): '
+                 f'mean |offset| {st["mean"]:.3g} px, max {st["max"]:.3g} px, diversity {st["diversity"]:.3g} px'
+                 f'{extra}')
+        out[name] = render_level_composite(title, rows, cell_px=cell_px)
+    return out

@@ -25,16 +25,14 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from vidtoolbox.evaluation.offset_stats import offset_diversity_map, summarize_alignments, within_key
-from vidtoolbox.ops.flow_warp import resize_flow
+from vidtoolbox.evaluation.offset_stats import summarize_alignments, within_key
 from vidtoolbox.registry import HOOKS
 
-__all__ = ['OffsetMonitorHook', 'AlignmentCapture', 'OffsetOverflowError', 'render_alignment_grid']
+__all__ = ['OffsetMonitorHook', 'AlignmentCapture', 'OffsetOverflowError']
 
 
 class OffsetOverflowError(RuntimeError):
@@ -94,55 +92,6 @@ class AlignmentCapture:
         self.records = [{k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in rec.items()}
                         for rec in aux.get('alignments', []) or []
                         if isinstance(rec, dict) and isinstance(rec.get('offsets'), torch.Tensor)]
-
-
-def render_alignment_grid(records: List[dict], frames: Optional[torch.Tensor] = None,
-                          ref_flows: Optional[torch.Tensor] = None, sample: int = 0) -> np.ndarray:
-    """One picture of one level: a row per neighbour record, columns = neighbour frame, flow, mean offset,
-    first offset, diversity heatmap.
-
-    Args:
-        records: records of one level (same resolution), with ``offsets`` ``(B, G·N·2, H, W)``.
-        frames: optional LR input ``(B, T, 3, h, w)`` in [0, 1] (area-resized to the level).
-        ref_flows: optional ``(B, T, 2, Hf, Wf)`` ``flow(ref, t)`` (area-resized to the level).
-        sample: batch index to draw.
-
-    Returns:
-        ``(H, W, 3)`` uint8 RGB grid; flow and offsets of a row share one colour scale (their longest vector).
-    """
-    from vidtoolbox.visualization.flow_vis import flow_to_color
-    from vidtoolbox.visualization.offset_vis import colorize_scalar_map, make_grid, offsets_to_flow
-
-    cells, labels = [], []
-    for rec in records:
-        off = rec['offsets'][sample:sample + 1].float().cpu()
-        h, w = off.shape[-2:]
-        G = int(rec.get('deform_groups', 1))
-        if off.shape[1] % (2 * G):
-            G = 1
-        t = rec.get('nbr_index')
-        img = None
-        if frames is not None and t is not None and 0 <= int(t) < frames.shape[1]:
-            img = F.adaptive_avg_pool2d(frames[sample:sample + 1, int(t)].float().cpu(), (h, w))[0]
-        flow = None
-        if ref_flows is not None and t is not None and not rec.get('residual', False) \
-                and 0 <= int(t) < ref_flows.shape[1]:
-            flow = resize_flow(ref_flows[sample:sample + 1, int(t)].float().cpu(), (h, w), mode='area')[0].numpy()
-        mean_fl = offsets_to_flow(off, G, group=None, index=None)
-        first_fl = offsets_to_flow(off, G, group=0, index=0)
-        rad = max(float(np.hypot(f[0], f[1]).max()) for f in [mean_fl, first_fl] + ([flow] if flow is not None
-                                                                                       else []))
-        div = offset_diversity_map(off, G)[0].mean(0)
-        row = [img if img is not None else np.full((h, w, 3), 255, np.uint8),
-               flow_to_color(flow, max_rad=rad) if flow is not None else np.full((h, w, 3), 255, np.uint8),
-               flow_to_color(mean_fl, max_rad=rad), flow_to_color(first_fl, max_rad=rad),
-               colorize_scalar_map(div, vmin=0.0)]
-        cells += row
-        labels += [f'frame {t}', f'flow r={rad:.2g}' if flow is not None else 'no flow', 'mean off', 'off g0 n0',
-                   f'std<={float(div.max()):.2g}']
-    h, w = records[0]['offsets'].shape[-2:]
-    k = max(1, -(-96 // max(h, w)))  # integer upscale so that small levels are visible (nearest neighbour)
-    return make_grid(cells, ncols=5, labels=labels, cell_size=(h * k, w * k))
 
 
 @HOOKS.register_module()
@@ -279,16 +228,12 @@ class OffsetMonitorHook(Hook):
 
     def _save_pictures(self, runner, records, frames, ref_flows) -> None:
         import cv2
+
+        from vidtoolbox.visualization.offset_vis import render_alignment_levels
         out_dir = osp.join(runner.work_dir, self.vis_dir)
         os.makedirs(out_dir, exist_ok=True)
-        levels: Dict[str, List[dict]] = {}
-        for rec in records:
-            if self.exclude_reference and rec.get('nbr_index') is not None \
-                    and rec.get('nbr_index') == rec.get('ref_index'):
-                continue
-            levels.setdefault(str(rec.get('name', 'align')), []).append(rec)
-        for name, recs in levels.items():
-            grid = render_alignment_grid(recs, frames, ref_flows)
+        pictures = render_alignment_levels(records, frames, ref_flows, exclude_reference=self.exclude_reference)
+        for name, rgb in pictures.items():
             path = osp.join(out_dir, f'iter_{runner.iter + 1:08d}_{name}.png')
-            if not cv2.imwrite(path, np.ascontiguousarray(grid[..., ::-1])):
+            if not cv2.imwrite(path, np.ascontiguousarray(rgb[..., ::-1])):
                 runner.logger.warning(f'OffsetMonitorHook: could not write {path}')
