@@ -1,5 +1,4 @@
 """Evaluate a video-SR model against bicubic upsampling (used by ``tools/demo.py``)."""
-import os.path as osp
 from typing import Dict, Iterable, Optional
 
 import numpy as np
@@ -28,11 +27,12 @@ def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
 
     Returns:
         dict with ``model``/``bicubic`` → ``{'PSNR', 'SSIM'}`` averaged over samples, ``num_samples`` and the
-        first sample's ``(bicubic, output, gt)`` uint8 images under ``example``.
+        ``(bicubic, output, gt)`` uint8 images of the most textured sample (mean absolute gradient of the GT) under
+        ``example``.
     """
     model.eval()
     scores = {'model': {'PSNR': [], 'SSIM': []}, 'bicubic': {'PSNR': [], 'SSIM': []}}
-    example = None
+    example, example_texture = None, 0.0
     n = 0
     for data in dataloader:
         data = model.data_preprocessor(data, False)
@@ -49,8 +49,10 @@ def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
             for name, img in (('model', o8), ('bicubic', b8)):
                 scores[name]['PSNR'].append(psnr(img, g8, crop_border=crop_border, input_order='HWC'))
                 scores[name]['SSIM'].append(ssim(img, g8, crop_border=crop_border, input_order='HWC'))
-            if example is None:
-                example = (b8, o8, g8)
+            texture = float(np.abs(np.diff(g8.astype(np.float32), axis=0)).mean()
+                            + np.abs(np.diff(g8.astype(np.float32), axis=1)).mean())
+            if example is None or texture > example_texture:  # the most textured frame shows the most
+                example, example_texture = (b8, o8, g8), texture
             n += 1
             if max_samples is not None and n >= max_samples:
                 break
@@ -64,15 +66,21 @@ def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
     return result
 
 
-def save_comparison(example, path: str) -> str:
-    """Save ``(bicubic, output, gt)`` uint8 RGB images side by side (with 4-px white gaps) as PNG."""
+def save_comparison(example, path: str, crop: int = 64) -> str:
+    """Save ``(bicubic, output, gt)`` uint8 RGB images as one labelled picture (PNG, atomically): the
+    ``crop × crop`` window with the most texture where the model changed the bicubic result, each panel upscaled
+    to >= 256 px and labelled with its PSNR on the crop (:mod:`vidtoolbox.visualization.compare`)."""
     import cv2
-    h = max(im.shape[0] for im in example)
-    gap = np.full((h, 4, 3), 255, np.uint8)
-    row = np.concatenate([example[0], gap, example[1], gap, example[2]], axis=1)
-    d = osp.dirname(osp.abspath(path))
-    import os
-    os.makedirs(d, exist_ok=True)
-    if not cv2.imwrite(path, row[:, :, ::-1]):
-        raise OSError(f'could not write {path}')
+
+    from vidtoolbox.utils.atomic import AtomicPath
+    from vidtoolbox.visualization.compare import render_comparison, select_crop
+    bic, out, gt = example
+    y, x, h, w = select_crop(gt, np.abs(out.astype(np.int16) - bic.astype(np.int16)), size=crop)
+    crops = [im[y:y + h, x:x + w] for im in (bic, out, gt)]
+    labels = [f'bicubic {psnr(crops[0], crops[2], input_order="HWC"):.2f} dB',
+              f'model {psnr(crops[1], crops[2], input_order="HWC"):.2f} dB', 'ground truth']
+    rgb = render_comparison(crops, labels, title=f'crop ({x}, {y}) {w}x{h} px of a held-out frame')
+    with AtomicPath(path) as ap:
+        if not cv2.imwrite(ap.tmp, np.ascontiguousarray(rgb[:, :, ::-1])):
+            raise OSError(f'could not write {path}')
     return path
