@@ -3,8 +3,6 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 from mmengine.config import Config
@@ -16,12 +14,6 @@ from vidtoolbox.registry import MODELS
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 REDS_CFG = osp.join(ROOT, 'configs', 'edvr_m_ofl.py')
 DEMO_CFG = osp.join(ROOT, 'configs', 'demo', 'edvr_m_ofl_builtin.py')
-
-
-def run(args, timeout=300):
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def test_reds_config_builds_paper_setting():
@@ -61,11 +53,11 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1000))
 
 
 @pytest.mark.slow
-def test_tiny_variant_trains_and_logs_loss_ofl(tmp_path):
+def test_tiny_variant_trains_and_logs_loss_ofl(helpers, tmp_path):
     cfg_path = tmp_path / 'tiny_ofl.py'
     cfg_path.write_text(TINY.format(base=DEMO_CFG))
     wd = str(tmp_path / 'wd')
-    r = run(['tools/train.py', str(cfg_path), '--work-dir', wd])
+    r = helpers.run(['tools/train.py', str(cfg_path), '--work-dir', wd])
     assert r.returncode == 0, r.stderr[-3000:]
     scalars = glob.glob(osp.join(wd, '*', 'vis_data', 'scalars.json'))
     assert scalars, os.listdir(wd)
@@ -78,14 +70,14 @@ def test_tiny_variant_trains_and_logs_loss_ofl(tmp_path):
 
 
 @pytest.fixture(scope='module')
-def missing_reds_run(tmp_path_factory):
+def missing_reds_run(helpers, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('noreds')
     missing = str(tmp / 'no_reds')
-    r = run(['tools/train.py', REDS_CFG, '--work-dir', str(tmp / 'wd'),
-             '--cfg-options', f'train_dataloader.dataset.data_root={missing}',
-             f'val_dataloader.dataset.data_root={missing}', 'train_dataloader.num_workers=0',
-             'train_dataloader.persistent_workers=False', 'model.generator.mid_channels=8',
-             'model.generator.num_extract_block=1', 'model.generator.num_reconstruct_block=1'])
+    r = helpers.run(['tools/train.py', REDS_CFG, '--work-dir', str(tmp / 'wd'),
+                    '--cfg-options', f'train_dataloader.dataset.data_root={missing}',
+                    f'val_dataloader.dataset.data_root={missing}', 'train_dataloader.num_workers=0',
+                    'train_dataloader.persistent_workers=False', 'model.generator.mid_channels=8',
+                    'model.generator.num_extract_block=1', 'model.generator.num_reconstruct_block=1'])
     return missing, r
 
 

