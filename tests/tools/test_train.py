@@ -72,3 +72,30 @@ def test_dist_train_two_cpu_processes(helpers, tmp_path):
     assert r0['changed'] > 0 and r1['changed'] > 0
     for k, v in r0['state'].items():
         assert torch.equal(v, r1['state'][k]), k
+
+
+def test_amp_and_load_from(helpers, tmp_path):
+    """--amp trains in mixed precision (bfloat16 autocast on CPU) with finite losses; --load-from starts a new run
+    from those weights (no optimizer state, iteration counter from 0)."""
+    wd = str(tmp_path / 'amp')
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd, '--amp',
+                     '--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=1000'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    ckpt = helpers.latest_ckpt(wd)
+    state = torch.load(ckpt, map_location='cpu')
+    assert state['meta']['iter'] == 2
+    assert 'CPUAutocastOptimWrapper' in state['meta']['cfg']  # bfloat16 autocast on the CPU
+    losses = [float(l.split('loss: ')[1].split()[0]) for l in r.stdout.splitlines() if 'Iter(train)' in l]
+    assert len(losses) == 2 and all(0.0 < v < 1.0 for v in losses)
+
+    wd2 = str(tmp_path / 'loaded')
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_edvr_builtin.py'), '--work-dir', wd2, '--load-from', ckpt,
+                     '--cfg-options', 'train_cfg.max_iters=1', 'train_cfg.val_interval=1000',
+                     'optim_wrapper.optimizer.lr=0.0'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f'Load checkpoint from {ckpt}' in r.stdout
+    # lr 0: the weights after one iteration are the loaded ones, the counter restarted
+    after = torch.load(helpers.latest_ckpt(wd2), map_location='cpu')
+    assert after['meta']['iter'] == 1
+    for k, v in state['state_dict'].items():
+        assert torch.equal(v, after['state_dict'][k]), k

@@ -102,7 +102,8 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: 
 
     Args:
         resume: ``None`` (no resume), ``'auto'`` (latest checkpoint in the work dir) or a checkpoint path.
-        amp: mixed precision via ``AmpOptimWrapper`` (bfloat16 on CPU, float16 on GPU).
+        amp: mixed precision: MMEngine's ``AmpOptimWrapper`` (float16, loss scaling) on a GPU,
+            :class:`vidtoolbox.engine.CPUAutocastOptimWrapper` (bfloat16 autocast) on the CPU.
         load_from: weights to start from (no optimizer state).
         verbose: MMEngine's full console output (environment, config, hook table, deprecation notices); by
             default they go to the log file only and the console shows progress, warnings and results.
@@ -124,10 +125,12 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: 
         optim = cfg.get('optim_wrapper')
         if optim is None:
             raise UserInputError(f'--amp needs an optim_wrapper in the config {config!r}')
-        optim.type = 'AmpOptimWrapper'
-        if not torch.cuda.is_available():
+        if torch.cuda.is_available():
+            optim.type = 'AmpOptimWrapper'  # float16 autocast with dynamic loss scaling
+            optim.setdefault('loss_scale', 'dynamic')
+        else:
+            optim.type = 'CPUAutocastOptimWrapper'  # MMEngine's AmpOptimWrapper needs a GPU
             optim.setdefault('dtype', 'bfloat16')
-        optim.setdefault('loss_scale', 'dynamic')
     cfg.console = 'full' if verbose else cfg.get('console', 'summary')
     setup_distributed(cfg, launcher)
     if 'runner_type' not in cfg:

@@ -202,6 +202,14 @@ def deform_conv2d(input: torch.Tensor, offset: torch.Tensor, weight: torch.Tenso
     """
     if backend not in _BACKENDS:
         raise ValueError(f'deform_conv2d: backend must be one of {_BACKENDS}, got {backend!r}')
+    if isinstance(input, torch.Tensor) and torch.is_autocast_enabled(input.device.type):
+        # mixed precision (autocast): the op computes in float32, its inputs (half/bfloat16 conv outputs and
+        # float32 parameters) are cast to it
+        def f32(t):
+            return t.float() if isinstance(t, torch.Tensor) and t.is_floating_point() else t
+        with torch.autocast(device_type=input.device.type, enabled=False):
+            return deform_conv2d(f32(input), f32(offset), f32(weight), f32(bias), stride, padding, dilation,
+                                 f32(mask), groups, backend, chunk_bytes)
     stride, padding, dilation, G = _check_args(input, offset, weight, bias, stride, padding, dilation, mask, groups)
     # 'auto' takes mmcv's compiled op only for CUDA tensors: its CPU kernel is ~10x slower than this implementation
     if backend == 'mmcv' or (backend == 'auto' and input.is_cuda):

@@ -1,6 +1,5 @@
 import pytest
 import torch
-import torch.nn.functional as F
 
 from vidtoolbox.models.archs import EDVRNet
 
@@ -11,7 +10,7 @@ def tiny(**kw):
     return EDVRNet(**cfg)
 
 
-def test_shapes_records_and_residual():
+def test_shapes_records_and_residual(helpers):
     torch.manual_seed(0)
     net = tiny()
     x = torch.rand(2, 3, 3, 8, 12)
@@ -28,19 +27,22 @@ def test_shapes_records_and_residual():
         assert r['ref_index'] == 1 and r['residual'] == (r['name'] == 'pcd.cascade')
         # offset convs are zero-initialised: the network starts without deformation
         assert torch.count_nonzero(r['offsets']) == 0
-    # reconstruction is a residual on the bicubic-upsampled centre frame
-    base = F.interpolate(x[:, 1], scale_factor=4, mode='bicubic', align_corners=False)
-    assert (out - base).abs().mean() < 1.0
+    helpers.check_residual_sr(net, x, ref_index=1)
 
 
 def test_no_tsa_and_gradients():
+    torch.manual_seed(0)
     net = tiny(with_tsa=False)
+    assert isinstance(net.fusion, torch.nn.Conv2d) and net.fusion.in_channels == 3 * 8
     x = torch.rand(1, 3, 3, 8, 8, requires_grad=True)
     out, _ = net(x)
     out.mean().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
-    assert net.pcd_align.blocks['l1'].conv_offset.weight.grad is not None if hasattr(
-        net.pcd_align.blocks['l1'], 'conv_offset') else True
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad[:, 0].abs().sum() > 0
+    # every parameter learns, the zero-initialised offset predictors of every PCD level included
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+    for lvl in ('l1', 'l2', 'l3'):
+        assert net.pcd_align.blocks[lvl].conv_offset.weight.grad.abs().sum() > 0, lvl
 
 
 def test_paper_sizes_parameter_counts():
