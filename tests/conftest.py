@@ -4,6 +4,7 @@
   plugin package, importable by ``custom_imports`` because :func:`run` and :func:`load_tool` put it on the path).
 * :func:`run`: a Python command in a subprocess (``[sys.executable] + args``) from the repository root, with the
   repository and the plugin folder on ``PYTHONPATH`` and one thread.
+* :func:`run_shell`: a shell script (e.g. ``tools/slurm_train.sh``) with the same environment.
 * :func:`load_tool`: ``tools/<name>.py`` as a module, to call its ``main(argv)`` in-process (much faster).
 * tiny inputs: :func:`moving_frames`, :func:`write_video`, :func:`write_folder`, :func:`read_video`;
   :func:`tiny_checkpoint` (a config inheriting another one + a checkpoint of its untrained model);
@@ -33,6 +34,14 @@ def run(args, env_extra=None, timeout=600, threads=1):
     env.update(env_extra or {})
     return subprocess.run([sys.executable] + list(args), cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def run_shell(args, env_extra=None, timeout=600, threads=1):
+    """A shell script (``args[0]``, relative to the repository) with the same environment as :func:`run`."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (ROOT, PLUGINS, os.environ.get('PYTHONPATH')) if p)
+    env.update(env_extra or {})
+    return subprocess.run(['bash'] + list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 _TOOLS = {}
@@ -137,7 +146,8 @@ def latest_ckpt(work_dir):
 @pytest.fixture(scope='session')
 def helpers():
     """The helpers of this module as one namespace (see the module docstring)."""
-    return SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, PLUGINS=PLUGINS, run=run, load_tool=load_tool,
+    return SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, PLUGINS=PLUGINS, run=run, run_shell=run_shell,
+                           load_tool=load_tool, python=sys.executable,
                            moving_frames=moving_frames, write_video=write_video, write_folder=write_folder,
                            read_video=read_video, tiny_checkpoint=tiny_checkpoint, leftovers=leftovers,
                            latest_ckpt=latest_ckpt, check_residual_sr=check_residual_sr)
