@@ -5,7 +5,7 @@
 # benchmarks/bench_basicvsr_builtin.py (the same test clips, with bicubic beside).
 _base_ = ['./basicvsr_x4_reds.py']
 
-max_iters = 20
+max_iters = 10
 num_frames = 5
 model = dict(generator=dict(spynet_pretrained=None, pretrained='reds'))
 
