@@ -123,3 +123,51 @@ def test_missing_frame_and_size_mismatch(reds):
     os.remove(reds / 'train_sharp' / '020' / '00000001.png')
     with pytest.raises(FileNotFoundError, match=r"frame .*020.*00000001.png.* is missing"):
         ds.get_data_info(3 * N + 1)
+
+
+def _frame_ids(paths):
+    return [int(osp.basename(p)[:8]) for p in paths]
+
+
+def test_sequence_mode_val_tiles_whole_clips(reds):
+    """gt_mode='all': consecutive windows with every GT frame; num_frames >= clip length gives whole clips."""
+    whole = REDSDataset(data_root=str(reds), split='val', gt_mode='all', num_frames=100)
+    assert len(whole) == 4
+    info = whole.get_data_info(1)
+    assert info['key'] == '011/00000000' and info['num_frames'] == N and info['ref_index'] == N // 2
+    assert _frame_ids(info['lq_paths']) == _frame_ids(info['gt_paths']) == list(range(N))
+    assert info['gt_paths'][3] == osp.join(str(reds), 'train_sharp', '011', '00000003.png')
+    tiled = REDSDataset(data_root=str(reds), split='val', gt_mode='all', num_frames=3)
+    assert len(tiled) == 4 * 3  # 8 frames -> windows 0-2, 3-5, 6-7
+    assert [_frame_ids(tiled.get_data_info(i)['gt_paths']) for i in range(3)] == [[0, 1, 2], [3, 4, 5], [6, 7]]
+    assert [tiled.get_data_info(i)['key'] for i in range(3)] == ['000/00000000', '000/00000003', '000/00000006']
+    out = DATASETS.build(dict(type='REDSDataset', data_root=str(reds), split='val', gt_mode='all', num_frames=100,
+                              pipeline=[LoadFramesFromFiles()]))[2]  # clip 015
+    ci = CLIPS.index('015')
+    assert len(out['lq']) == len(out['gt']) == N
+    np.testing.assert_allclose([f[0, 0, 1] * 255 for f in out['gt']], [10 * ci + i for i in range(N)], atol=1e-4)
+    np.testing.assert_allclose([f[0, 0, 1] * 255 for f in out['lq']], [10 * ci + i for i in range(N)], atol=1e-4)
+
+
+def test_sequence_mode_train_random_start(reds):
+    np.random.seed(0)
+    ds = REDSDataset(data_root=str(reds), split='train', gt_mode='all', num_frames=6, interval_list=[1])
+    starts = set()
+    for _ in range(10):
+        for i in range(len(ds)):
+            info = ds.get_data_info(i)
+            ids = _frame_ids(info['lq_paths'])
+            assert ids == _frame_ids(info['gt_paths']) and len(ids) == 6
+            assert ids == list(range(ids[0], ids[0] + 6)) and ids[-1] < N  # consecutive, inside the clip
+            assert info['key'] == f"{info['clip']}/{ids[0]:08d}" and info['ref_index'] == 3
+            starts.add(ids[0])
+    assert starts == {0, 1, 2}  # every valid start is drawn
+    even = REDSDataset(data_root=str(reds), split='train', gt_mode='all', num_frames=4, interval_list=[2])
+    ids = _frame_ids(even.get_data_info(0)['lq_paths'])
+    assert ids == [ids[0] + 2 * k for k in range(4)] and ids[-1] < N
+    with pytest.raises(ValueError, match=r'too few frames \(8\).*needs >= 9'):
+        REDSDataset(data_root=str(reds), split='train', gt_mode='all', num_frames=9)
+    with pytest.raises(ValueError, match="gt_mode must be 'center'"):
+        REDSDataset(data_root=str(reds), gt_mode='every')
+    with pytest.raises(ValueError, match=r"gt_mode='center' num_frames must be a positive odd int"):
+        REDSDataset(data_root=str(reds), num_frames=4)

@@ -259,3 +259,15 @@ def test_metric_errors():
         PSNR(steps=(0, 1))
     with pytest.raises(ValueError, match='crop_border must be an int >= 0'):
         SSIM(crop_border=-2)
+
+
+def test_every_frame_sr_reports_the_plain_frame_average():
+    """Video SR with every frame restored: ``steps=()`` gives PSNR/SSIM averaged over frames, no ``_t+s`` keys."""
+    diffs = [1, 2, 4]
+    psnr_metric, ssim_metric = PSNR(steps=()), SSIM(steps=())
+    for metric in (psnr_metric, ssim_metric):
+        metric.process({}, [_sample(100, [100 + d for d in diffs])])
+    res = psnr_metric.evaluate(1)
+    assert set(res) == {'PSNR'}
+    assert res['PSNR'] == pytest.approx(np.mean([20 * math.log10(255 / d) for d in diffs]), abs=1e-10)
+    assert set(ssim_metric.evaluate(1)) == {'SSIM'}

@@ -19,41 +19,56 @@ def _to_uint8(img: torch.Tensor) -> np.ndarray:
 @torch.no_grad()
 def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
                            max_samples: Optional[int] = None) -> Dict[str, object]:
-    """PSNR/SSIM (RGB, [0, 255], crop_border) of ``model`` and of bicubic upsampling of the reference LR frame.
+    """PSNR/SSIM (RGB, [0, 255], crop_border) of ``model`` and of bicubic upsampling of the LR frames.
+
+    Two kinds of models (see :class:`~vidtoolbox.models.heads.VideoSR`): those restoring the reference frame
+    (output ``(B, 3, H, W)``, compared with bicubic of the reference LR frame) and those restoring every frame
+    (output ``(B, T, 3, H, W)``, compared with bicubic of every LR frame; a sample's value is the mean over its
+    frames, as the PSNR/SSIM metrics compute it).
 
     Args:
         model: a task head (``VideoSR``) in eval mode, called with ``mode='tensor'``.
         dataloader: yields collated ``{'inputs', 'data_samples'}`` batches (any batch size).
 
     Returns:
-        dict with ``model``/``bicubic`` → ``{'PSNR', 'SSIM'}`` averaged over samples, ``num_samples`` and the
-        ``(bicubic, output, gt)`` uint8 images of the most textured sample (mean absolute gradient of the GT) under
-        ``example``.
+        dict with ``model``/``bicubic`` → ``{'PSNR', 'SSIM'}`` averaged over samples, ``num_samples`` (clips),
+        ``num_frames`` (frames compared) and the ``(bicubic, output, gt)`` uint8 images of the most textured
+        compared frame (mean absolute gradient of the GT; for every-frame outputs, each clip's reference frame)
+        under ``example``.
     """
     model.eval()
     scores = {'model': {'PSNR': [], 'SSIM': []}, 'bicubic': {'PSNR': [], 'SSIM': []}}
     example, example_texture = None, 0.0
-    n = 0
+    n = frames = 0
     for data in dataloader:
         data = model.data_preprocessor(data, False)
         inputs, samples = data['inputs'], data['data_samples']
         out = model(inputs, samples, mode='tensor').clamp(0, 1)
         gt = model.get_target(samples, out)
+        every_frame = out.dim() == 5
         ref = samples.get('ref_index')
         ref_idx = inputs.shape[1] // 2 if ref is None else [int(r) for r in torch.as_tensor(ref).view(-1)]
         for i in range(out.shape[0]):
             ri = ref_idx if isinstance(ref_idx, int) else ref_idx[i]
-            lr = inputs[i, ri:ri + 1]
-            bic = F.interpolate(lr, size=gt.shape[-2:], mode='bicubic', align_corners=False)[0].clamp(0, 1)
-            o8, b8, g8 = _to_uint8(out[i]), _to_uint8(bic), _to_uint8(gt[i])
-            for name, img in (('model', o8), ('bicubic', b8)):
-                scores[name]['PSNR'].append(psnr(img, g8, crop_border=crop_border, input_order='HWC'))
-                scores[name]['SSIM'].append(ssim(img, g8, crop_border=crop_border, input_order='HWC'))
-            texture = float(np.abs(np.diff(g8.astype(np.float32), axis=0)).mean()
-                            + np.abs(np.diff(g8.astype(np.float32), axis=1)).mean())
-            if example is None or texture > example_texture:  # the most textured frame shows the most
-                example, example_texture = (b8, o8, g8), texture
+            lr = inputs[i] if every_frame else inputs[i, ri:ri + 1]
+            bic = F.interpolate(lr, size=gt.shape[-2:], mode='bicubic', align_corners=False).clamp(0, 1)
+            outs, gts = (out[i], gt[i]) if every_frame else (out[i:i + 1], gt[i:i + 1])
+            per = {'model': {'PSNR': [], 'SSIM': []}, 'bicubic': {'PSNR': [], 'SSIM': []}}
+            for t in range(outs.shape[0]):
+                o8, b8, g8 = _to_uint8(outs[t]), _to_uint8(bic[t]), _to_uint8(gts[t])
+                for name, img in (('model', o8), ('bicubic', b8)):
+                    per[name]['PSNR'].append(psnr(img, g8, crop_border=crop_border, input_order='HWC'))
+                    per[name]['SSIM'].append(ssim(img, g8, crop_border=crop_border, input_order='HWC'))
+                if not every_frame or t == ri:
+                    texture = float(np.abs(np.diff(g8.astype(np.float32), axis=0)).mean()
+                                    + np.abs(np.diff(g8.astype(np.float32), axis=1)).mean())
+                    if example is None or texture > example_texture:  # the most textured frame shows the most
+                        example, example_texture = (b8, o8, g8), texture
+            for name in per:
+                for m in per[name]:
+                    scores[name][m].append(float(np.mean(per[name][m])))
             n += 1
+            frames += outs.shape[0]
             if max_samples is not None and n >= max_samples:
                 break
         if max_samples is not None and n >= max_samples:
@@ -62,6 +77,7 @@ def evaluate_sr_vs_bicubic(model, dataloader: Iterable, crop_border: int = 0,
         raise ValueError('evaluate_sr_vs_bicubic: the dataloader yielded no samples')
     result = {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in scores.items()}
     result['num_samples'] = n
+    result['num_frames'] = frames
     result['example'] = example
     return result
 

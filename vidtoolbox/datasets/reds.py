@@ -29,7 +29,8 @@ _LAYOUT_HINT = (
 
 @DATASETS.register_module()
 class REDSDataset(BaseVideoDataset):
-    """REDS ×4 video super-resolution: ``num_frames`` LR frames in, the centre GT frame out.
+    """REDS ×4 video super-resolution: ``num_frames`` LR frames in, the centre GT frame (``gt_mode='center'``, EDVR
+    and other sliding-window nets) or every GT frame (``gt_mode='all'``, recurrent nets such as BasicVSR) out.
 
     Layout (paths configurable with ``gt_folder`` / ``lq_folder``, relative to ``data_root``)::
 
@@ -40,7 +41,7 @@ class REDSDataset(BaseVideoDataset):
     ``gt_folder``. In the field's setting (EDVR, BasicSR, MMagic) REDS train (240 clips) and val (30 clips, renamed
     240–269) are merged into 270 clips, so 266 clips train; this class uses whatever clips are present.
 
-    Samples (one per frame of every clip, ``key = '<clip>/<frame:08d>'``):
+    ``gt_mode='center'`` samples (one per frame of every clip, ``key = '<clip>/<frame:08d>'``):
 
     - ``'val'``: every frame of each clip is a centre (100 per REDS clip); the window of ``num_frames`` LR frames is
       padded at the clip ends with ``padding`` (default ``'reflection_circle'``, the EDVR/BasicSR/MMagic test-time
@@ -50,16 +51,27 @@ class REDSDataset(BaseVideoDataset):
       redrawn uniformly among the clip's frames until it fits (as EDVR/MMagic do); the stored entry (interval 1,
       padded) is only the default. With ``random_window=False`` train windows are built like val ones.
 
-    Entries carry ``lq_paths`` (T = ``num_frames`` LR paths), ``gt_paths`` (one GT path, the centre),
-    ``key``, ``ref_index = num_frames // 2``, ``scale``, ``num_frames``, ``clip``, ``frame_index`` (centre),
-    ``clip_length``.
+    ``gt_mode='all'`` samples (sequences of consecutive frames, LR and GT for every frame; ``key =
+    '<clip>/<first frame:08d>'``): each clip is tiled by windows of ``num_frames`` frames (starts 0, T, 2T, ...;
+    the last window holds the remaining frames and may be shorter; ``num_frames >=`` the clip length gives one
+    sample per whole clip, e.g. ``num_frames=100`` for REDS4 evaluation as in the BasicVSR paper).
+
+    - ``'val'`` (and ``'train'`` with ``random_window=False``): exactly those windows, deterministic.
+    - ``'train'`` with ``random_window`` (BasicVSR training: 15 frames): at every fetch an interval is drawn from
+      ``interval_list`` and the start frame uniformly among those whose window of ``num_frames`` frames
+      (``start + k·interval``) fits in the clip; no padding, every sample has ``num_frames`` frames.
+
+    Entries carry ``lq_paths`` (T LR paths), ``gt_paths`` (the centre GT path, or T GT paths in ``'all'`` mode),
+    ``key``, ``ref_index`` (``T // 2``), ``scale``, ``num_frames``, ``clip``, ``frame_index`` (centre, or first
+    frame in ``'all'`` mode), ``clip_length``, ``interval``.
 
     Args:
         data_root (str): REDS root folder.
         split (str): ``'train'`` or ``'val'``.
         gt_folder (str): GT clip folder, relative to ``data_root`` (or absolute).
         lq_folder (str): LR clip folder, relative to ``data_root`` (or absolute).
-        num_frames (int): odd number of input frames (5 for EDVR, 7 for TDAN-style models).
+        num_frames (int): number of input frames: odd for ``gt_mode='center'`` (5 for EDVR, 7 for TDAN-style
+            models); any for ``'all'`` (15 for BasicVSR training, 100 = whole REDS clips for testing).
         scale (int): GT/LR size ratio (4).
         interval_list (Sequence[int]): temporal intervals drawn from in train (``(1,)`` as in EDVR).
         random_window (bool, optional): random interval / centre redraw at fetch; default ``split == 'train'``.
@@ -70,6 +82,8 @@ class REDSDataset(BaseVideoDataset):
         filename_tmpl (str): frame file stem from its index (``'{:08d}'``).
         ext (str): frame file extension (``'.png'``).
         check_sizes (bool): on every fetch, read the image headers and check LR × scale == GT.
+        gt_mode (str): ``'center'`` (default; the centre GT frame of each window) or ``'all'`` (every GT frame of
+            a sequence, see above).
         **kwargs: passed to :class:`BaseVideoDataset` (``pipeline``, ``test_mode``, ``lazy_init``, ...).
 
     Raises:
@@ -82,11 +96,18 @@ class REDSDataset(BaseVideoDataset):
                  interval_list: Sequence[int] = (1,), random_window: Optional[bool] = None,
                  padding: str = 'reflection_circle', val_clips: Sequence[str] = REDS4_CLIPS,
                  clips: Optional[Sequence[str]] = None, filename_tmpl: str = '{:08d}', ext: str = '.png',
-                 check_sizes: bool = True, pipeline: Sequence[Union[dict, Callable]] = (), **kwargs):
+                 check_sizes: bool = True, gt_mode: str = 'center',
+                 pipeline: Sequence[Union[dict, Callable]] = (), **kwargs):
         if split not in ('train', 'val'):
             raise ValueError(f"REDSDataset: split must be 'train' or 'val', got {split!r}")
-        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1 or num_frames % 2 == 0:
-            raise ValueError(f'REDSDataset: num_frames must be a positive odd int (5 for EDVR), got {num_frames!r}')
+        if gt_mode not in ('center', 'all'):
+            raise ValueError(f"REDSDataset: gt_mode must be 'center' (centre GT frame, EDVR) or 'all' (every GT "
+                             f"frame, BasicVSR), got {gt_mode!r}")
+        if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+            raise ValueError(f'REDSDataset: num_frames must be a positive int, got {num_frames!r}')
+        if gt_mode == 'center' and num_frames % 2 == 0:
+            raise ValueError(f"REDSDataset: with gt_mode='center' num_frames must be a positive odd int (5 for "
+                             f"EDVR), got {num_frames!r}")
         interval_list = list(interval_list)
         if not interval_list or any(isinstance(i, bool) or not isinstance(i, int) or i < 1 for i in interval_list):
             raise ValueError(f'REDSDataset: interval_list must be a non-empty list of positive ints, '
@@ -104,6 +125,7 @@ class REDSDataset(BaseVideoDataset):
         self.filename_tmpl = filename_tmpl
         self.ext = ext
         self.check_sizes = check_sizes
+        self.gt_mode = gt_mode
         super().__init__(num_frames=num_frames, scale=scale, data_root=data_root, pipeline=pipeline, **kwargs)
 
     # ------------------------------------------------------------------ helpers
@@ -149,19 +171,26 @@ class REDSDataset(BaseVideoDataset):
                 raise FileNotFoundError(f'REDSDataset: clip {clip!r} has {n} GT frames but {len(missing)} of '
                                         f'{expected[0]} ... {expected[-1]} are missing in {folder!r}, e.g. '
                                         f'{[osp.join(folder, m) for m in missing[:3]]}. ' + _LAYOUT_HINT)
-        needed = (self.num_frames // 2) * max(self.interval_list) * 2 + 1 if self.random_window else \
-            {'replicate': 1, 'reflection': self.num_frames // 2 + 1}.get(self.padding, self.num_frames)
+        if self.gt_mode == 'all':
+            needed = (self.num_frames - 1) * max(self.interval_list) + 1 if self.random_window else 1
+        elif self.random_window:
+            needed = (self.num_frames // 2) * max(self.interval_list) * 2 + 1
+        else:
+            needed = {'replicate': 1, 'reflection': self.num_frames // 2 + 1}.get(self.padding, self.num_frames)
         if n < needed:
             raise ValueError(f'REDSDataset: clip {gt_dir!r} has too few frames ({n}) for a {self.num_frames}-frame '
                              f'window (intervals {self.interval_list}, padding {self.padding!r}); needs >= {needed}')
         return n
 
     def _entry(self, clip: str, center: int, length: int, interval: int, indices: List[int]) -> dict:
+        """``gt_mode='center'``: ``center`` is the GT frame; ``'all'``: ``center`` is the first frame (the key) and
+        every frame of ``indices`` has its GT."""
         gt_root, lq_root = self._abs(self.gt_folder), self._abs(self.lq_folder)
+        gt_frames = indices if self.gt_mode == 'all' else [center]
         return dict(lq_paths=[self._frame_path(lq_root, clip, i) for i in indices],
-                    gt_paths=[self._frame_path(gt_root, clip, center)],
-                    key=f'{clip}/{self.filename_tmpl.format(center)}', ref_index=self.num_frames // 2,
-                    scale=self.scale, num_frames=self.num_frames, clip=clip, frame_index=center,
+                    gt_paths=[self._frame_path(gt_root, clip, i) for i in gt_frames],
+                    key=f'{clip}/{self.filename_tmpl.format(center)}', ref_index=len(indices) // 2,
+                    scale=self.scale, num_frames=len(indices), clip=clip, frame_index=center,
                     clip_length=length, interval=interval)
 
     # ------------------------------------------------------------------ MMEngine API
@@ -180,14 +209,26 @@ class REDSDataset(BaseVideoDataset):
         data_list = []
         pad = self.padding
         for clip, n in lengths.items():
+            if self.gt_mode == 'all':
+                for start in range(0, n, self.num_frames):
+                    window = list(range(start, min(start + self.num_frames, n)))
+                    data_list.append(self._entry(clip, start, n, 1, window))
+                continue
             for c in range(n):
                 data_list.append(self._entry(clip, c, n, 1, padded_window_indices(c, n, self.num_frames, pad)))
         return data_list
 
     def get_data_info(self, idx: int) -> dict:
-        """Entry ``idx``; in train with ``random_window`` its window is redrawn (interval, centre), then checked."""
+        """Entry ``idx``; in train with ``random_window`` its window is redrawn (interval, centre or start), then
+        checked."""
         info = super().get_data_info(idx)
-        if self.random_window:
+        if self.random_window and self.gt_mode == 'all':
+            n = info['clip_length']
+            interval = int(np.random.choice(self.interval_list))
+            start = int(np.random.randint(0, n - (self.num_frames - 1) * interval))
+            indices = [start + k * interval for k in range(self.num_frames)]
+            info.update(self._entry(info['clip'], start, n, interval, indices))
+        elif self.random_window:
             n, half = info['clip_length'], self.num_frames // 2
             interval = int(np.random.choice(self.interval_list))
             center = info['frame_index']

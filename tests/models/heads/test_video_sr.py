@@ -52,3 +52,28 @@ def test_errors():
         model(torch.rand(1, 3, 3, 8, 8), mode='bad')
     with pytest.raises(ValueError, match='differ'):
         model(torch.rand(1, 3, 3, 8, 8), dict(gt=torch.rand(1, 1, 3, 16, 16)), mode='loss')
+
+
+def build_every_frame(**kw):
+    cfg = dict(type='VideoSR', generator=dict(type='BasicVSRNet', mid_channels=8, num_blocks=1),
+               losses=[dict(type='CharbonnierLoss')])
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def test_every_frame_generator_against_all_gt_frames():
+    torch.manual_seed(0)
+    model = build_every_frame()
+    data = model.data_preprocessor(dict(inputs=torch.rand(1, 2, 3, 64, 64),
+                                        data_samples=dict(gt=torch.rand(1, 2, 3, 256, 256), key=['clip'])), True)
+    losses = model(**data, mode='loss')
+    out = model(**data, mode='tensor')
+    assert out.shape == (1, 2, 3, 256, 256)
+    expected = torch.sqrt((out - data['data_samples']['gt']) ** 2 + 1e-12).mean()
+    assert losses['loss_pix'].item() == pytest.approx(expected.item(), rel=1e-5)
+    preds = model(**data, mode='predict')
+    assert len(preds) == 1 and preds[0]['pred'].shape == preds[0]['gt'].shape == (2, 3, 256, 256)
+    assert preds[0]['key'] == 'clip'
+    # a centre-frame dataset (gt_mode='center') with an every-frame generator is an error that names the fix
+    with pytest.raises(ValueError, match=r"restores every frame.*gt_mode='all'"):
+        model(torch.rand(1, 2, 3, 64, 64), dict(gt=torch.rand(1, 1, 3, 256, 256)), mode='loss')

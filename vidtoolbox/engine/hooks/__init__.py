@@ -1,2 +1,3 @@
 """Training hooks (registered in HOOKS)."""
 from .offset_monitor import *  # noqa: F401,F403
+from .freeze_module import *  # noqa: F401,F403

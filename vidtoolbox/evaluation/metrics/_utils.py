@@ -165,7 +165,9 @@ class FrameMetric(BaseMetric):
     Args:
         crop_border (int): pixels removed on each side before computing.
         convert_to (str, optional): ``None`` (RGB) or ``'Y'`` (BT.601 luma).
-        steps (Sequence[int]): 1-based prediction steps reported separately when M > 1.
+        steps (Sequence[int]): 1-based prediction steps reported separately when M > 1. ``()`` reports only the
+            average over frames: the setting for video SR with every frame restored (``BasicVSRNet``), whose M
+            frames are the clip's frames, not prediction steps.
         pred_key (str): key of the prediction in a data sample.
         gt_key (str): key of the target in a data sample.
         collect_device (str): MMEngine ``BaseMetric`` argument.

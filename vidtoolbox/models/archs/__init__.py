@@ -6,3 +6,4 @@ from .resnet3d_predictor import *  # noqa: F401,F403
 from .interp_net import *  # noqa: F401,F403
 from .tdan import *  # noqa: F401,F403
 from .flow_sr import *  # noqa: F401,F403
+from .basicvsr import *  # noqa: F401,F403
