@@ -1,4 +1,4 @@
-"""Project-side fixes for library quirks (REFERENCE §5).
+"""Project-side fixes for library quirks (torch 2.13 with MMEngine 0.10.7).
 
 torch >= 2.6 loads checkpoints with ``weights_only=True`` by default. MMEngine 0.10.7 saves its
 ``message_hub`` (``HistoryBuffer`` objects holding numpy arrays) into every checkpoint and loads with the

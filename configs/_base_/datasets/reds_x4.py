@@ -25,6 +25,6 @@ val_dataloader = dict(
     dataset=dict(type='REDSDataset', data_root=data_root, split='val', num_frames=num_frames, scale=scale,
                  pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-# REDS4 is evaluated on RGB without crop (REFERENCE §4)
+# REDS4 is evaluated on RGB without crop, as EDVR, BasicVSR and the MMagic/BasicSR model zoos report it
 val_evaluator = [dict(type='PSNR', crop_border=0), dict(type='SSIM', crop_border=0)]
 test_evaluator = val_evaluator

@@ -1,7 +1,7 @@
 # Vimeo-90K septuplets ×4 (BI): GT data_root/sequences/<a>/<b>/im1..im7.png (448×256), LR (bicubic ×4, 112×64)
 # mirrored under data_root/sequences_BIx4; lists sep_trainlist.txt / sep_testlist.txt (Vimeo-90K-T: 7824 clips).
-# The reference (GT) frame is im4. Metrics on the Y channel (BT.601) with 8 border pixels cropped, as in the TDAN
-# tables (REFERENCE §4).
+# The reference (GT) frame is im4. Metrics on the Y channel (BT.601) with 8 border pixels cropped, as in the tables
+# of "TDAN: Temporally-Deformable Alignment Network for Video Super-Resolution" (Tian et al., CVPR 2020).
 data_root = 'data/vimeo_septuplet'
 scale = 4
 num_frames = 7

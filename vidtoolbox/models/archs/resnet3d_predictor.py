@@ -1,4 +1,5 @@
-"""The 3D-ResNet next-frame predictor of "Correspondence-wise losses" (Tab. A1; REFERENCE §2).
+"""The 3D-ResNet next-frame predictor of "Comparing Correspondences: Video Prediction with Correspondence-wise
+Losses" (Geng et al., CVPR 2022, Tab. A1).
 
 A pix2pixHD/Johnson-style ResNet with space-time (3D) convolutions in the encoder:
 
