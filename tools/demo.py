@@ -25,7 +25,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from vidtoolbox.apis.cli import announce_run, run_tool
+    from vidtoolbox.apis.cli import NewWorkDir, announce_run, run_tool
+    work_dir = NewWorkDir()
 
     def work():
         import torch
@@ -33,7 +34,9 @@ def main(argv=None):
         from vidtoolbox.apis.runner import build_runner
         from vidtoolbox.apis.sr_eval import evaluate_sr_vs_bicubic, save_comparison
         from vidtoolbox.utils.atomic import write_json
+        from vidtoolbox.apis.loading import load_config
         t0 = time.time()
+        work_dir.set(load_config(args.config, args.cfg_options, args.work_dir).work_dir)
         runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
                               verbose=args.verbose)
         print('=== vidtoolbox demo ===')
@@ -68,7 +71,7 @@ def main(argv=None):
                         total_minutes=total_s / 60, train=train_logs, **res))
         return 0 if gain > 0 else 3
 
-    return run_tool(work)
+    return run_tool(work, on_error=work_dir.discard)
 
 
 if __name__ == '__main__':

@@ -30,10 +30,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from vidtoolbox.apis.cli import announce_run, format_metrics, run_tool
-    from vidtoolbox.apis.runner import build_runner
+    from vidtoolbox.apis.cli import NewWorkDir, announce_run, format_metrics, run_tool
+    from vidtoolbox.apis.loading import load_config
+    from vidtoolbox.apis.runner import build_runner, release_distributed
     from vidtoolbox.utils.atomic import write_json
     from vidtoolbox.utils.errors import UserInputError
+    work_dir = NewWorkDir()
 
     def work():
         if args.checkpoint is None and not args.no_checkpoint:
@@ -41,10 +43,14 @@ def main(argv=None):
                                  'weights')
         if args.checkpoint is not None and not osp.isfile(args.checkpoint):
             raise UserInputError(f'checkpoint not found: {args.checkpoint}')
-        runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
-                              launcher=args.launcher, load_from=args.checkpoint, verbose=args.verbose)
-        announce_run(runner, args.config, what='testing')
-        metrics = runner.test()
+        work_dir.set(load_config(args.config, args.cfg_options, args.work_dir).work_dir)
+        try:
+            runner = build_runner(args.config, work_dir=args.work_dir, cfg_options=args.cfg_options,
+                                  launcher=args.launcher, load_from=args.checkpoint, verbose=args.verbose)
+            announce_run(runner, args.config, what='testing')
+            metrics = runner.test()
+        finally:
+            release_distributed()
         metrics = {k: (float(v) if hasattr(v, '__float__') else v) for k, v in metrics.items()}
         print(format_metrics(metrics))
         out = args.out or osp.join(runner.work_dir, 'test_metrics.json')
@@ -52,7 +58,7 @@ def main(argv=None):
         print(f'metrics written to {out}')
         return 0
 
-    return run_tool(work)
+    return run_tool(work, on_error=work_dir.discard)
 
 
 if __name__ == '__main__':

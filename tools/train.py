@@ -1,6 +1,6 @@
 """Train a model from a config.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--load-from CKPT [--partial]] [--amp]
                                  [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--verbose]
 
 Distributed: ``tools/dist_train.sh CONFIG NPROC`` (torchrun; gloo on CPU, NCCL on GPU), ``tools/slurm_train.sh``
@@ -19,7 +19,10 @@ def parse_args(argv=None):
     p.add_argument('--work-dir', help='where logs and checkpoints go (default work_dirs/<config name>)')
     p.add_argument('--resume', nargs='?', const='auto', default=None, metavar='CKPT',
                    help='resume from CKPT, or from the latest checkpoint in the work dir when CKPT is omitted')
-    p.add_argument('--load-from', help='initialise the model from this checkpoint (no optimizer state)')
+    p.add_argument('--load-from', help='initialise the model from this checkpoint (no optimizer state); it must fit '
+                   'the model exactly unless --partial is given')
+    p.add_argument('--partial', action='store_true',
+                   help='with --load-from: load the tensors that fit and print how many did not')
     p.add_argument('--amp', action='store_true', help='automatic mixed precision')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries: key=value')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
@@ -31,18 +34,24 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from vidtoolbox.apis.cli import announce_run, run_tool
-    from vidtoolbox.apis.runner import build_runner
+    from vidtoolbox.apis.cli import NewWorkDir, announce_run, run_tool
+    from vidtoolbox.apis.loading import load_config
+    from vidtoolbox.apis.runner import build_runner, release_distributed
+    work_dir = NewWorkDir()
 
     def work():
-        runner = build_runner(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
-                              cfg_options=args.cfg_options, launcher=args.launcher, load_from=args.load_from,
-                              verbose=args.verbose)
-        announce_run(runner, args.config)
-        runner.train()
+        work_dir.set(load_config(args.config, args.cfg_options, args.work_dir).work_dir)
+        try:
+            runner = build_runner(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                                  cfg_options=args.cfg_options, launcher=args.launcher, load_from=args.load_from,
+                                  verbose=args.verbose, partial=args.partial)
+            announce_run(runner, args.config)
+            runner.train()
+        finally:
+            release_distributed()
         return 0
 
-    return run_tool(work)
+    return run_tool(work, on_error=work_dir.discard)
 
 
 if __name__ == '__main__':

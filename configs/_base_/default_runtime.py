@@ -18,4 +18,6 @@ log_processor = dict(type='LogProcessor', window_size=100, by_epoch=False)
 log_level = 'INFO'
 load_from = None
 resume = False
-randomness = dict(seed=0)
+# diff_rank_seed: each process of a distributed run draws its own augmentations (seed + rank); the sampler's
+# shuffling stays shared (MMEngine's samplers synchronise their own seed), so ranks still see disjoint samples
+randomness = dict(seed=0, diff_rank_seed=True)

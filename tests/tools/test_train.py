@@ -59,10 +59,11 @@ def test_missing_config_and_resume_errors(helpers, tmp_path):
 
 
 def test_dist_train_two_cpu_processes(helpers, tmp_path):
-    """2 gloo processes on CPU: both ranks train and end with identical weights."""
+    """2 gloo processes on CPU: both ranks train and end with identical weights; each rank draws its own augmentation
+    stream (deterministic given the seed)."""
     wd = str(tmp_path / 'wd')
     r = helpers.run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29517', 'tools/train.py',
-                    osp.join(CFG, 'tiny_ddp.py'), '--launcher', 'pytorch', '--work-dir', wd],
+                     osp.join(CFG, 'tiny_ddp.py'), '--launcher', 'pytorch', '--work-dir', wd],
                     env_extra={'CUDA_VISIBLE_DEVICES': ''})
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
     r0 = torch.load(osp.join(wd, 'rank0.pth'))
@@ -72,6 +73,29 @@ def test_dist_train_two_cpu_processes(helpers, tmp_path):
     assert r0['changed'] > 0 and r1['changed'] > 0
     for k, v in r0['state'].items():
         assert torch.equal(v, r1['state'][k]), k
+    assert all(a != b for a, b in zip(r0['draws'], r1['draws']))  # python, numpy, torch: per-rank streams
+    single = str(tmp_path / 'single')
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_ddp.py'), '--work-dir', single])
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert torch.load(osp.join(single, 'rank0.pth'))['draws'] == r0['draws']  # rank 0 = the single process
+
+
+def test_two_processes_with_batch_b_train_like_one_with_2b(helpers, tmp_path):
+    """Augmentation off: DDP's gradient average over 2 × batch b equals one process's batch 2b (same samples: the
+    sampler's shuffling is shared, rank r takes every other index), so the weights agree to rounding."""
+    two, one = str(tmp_path / 'two'), str(tmp_path / 'one')
+    r = helpers.run(['-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_port=29519', 'tools/train.py',
+                     osp.join(CFG, 'tiny_ddp_noaug.py'), '--launcher', 'pytorch', '--work-dir', two],
+                    env_extra={'CUDA_VISIBLE_DEVICES': ''})
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = helpers.run(['tools/train.py', osp.join(CFG, 'tiny_ddp_noaug.py'), '--work-dir', one,
+                     '--cfg-options', 'train_dataloader.batch_size=4'])
+    assert r.returncode == 0, r.stderr[-3000:]
+    d2, d1 = torch.load(osp.join(two, 'rank0.pth')), torch.load(osp.join(one, 'rank0.pth'))
+    assert d1['changed'] > 0 and d1['iter'] == d2['iter'] == 3
+    for k, v in d1['state'].items():
+        if v.is_floating_point():
+            assert torch.allclose(d2['state'][k], v, rtol=1e-4, atol=1e-6), (k, float((d2['state'][k] - v).abs().max()))
 
 
 def test_amp_and_load_from(helpers, tmp_path):

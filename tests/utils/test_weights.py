@@ -65,7 +65,7 @@ def test_load_state_dict_prefers_params_and_key(tmp_path):
     torch.save({'params': {'x': torch.zeros(1)}, 'params_ema': {'x': torch.ones(1)}}, path)
     assert W.load_state_dict_file(path)['x'].item() == 0
     assert W.load_state_dict_file(path, key='params_ema')['x'].item() == 1
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(ValueError) as info:  # UserInputError: a one-line message for the tools
         W.load_state_dict_file(path, key='state_dict')
     assert 'ck.pth' in str(info.value) and 'params_ema' in str(info.value)
 
@@ -86,7 +86,7 @@ def test_load_errors_name_file_and_keys(tmp_path):
         W.load_state_dict_file(tmp_path / 'absent.pth')
     nodict = tmp_path / 'nodict.pth'
     torch.save({'meta': {'iter': 3}, 'epoch': 1}, nodict)
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(ValueError) as info:
         W.load_state_dict_file(nodict)
     assert 'nodict.pth' in str(info.value) and "'epoch'" in str(info.value) and "'meta'" in str(info.value)
     lst = tmp_path / 'list.pth'
@@ -104,12 +104,31 @@ class _Evil:
         return (print, ('code ran',))
 
 
-def test_weights_only_refuses_code(tmp_path):
+def test_weights_only_refuses_code(tmp_path, capsys, monkeypatch):
     path = tmp_path / 'evil.pth'
     with open(path, 'wb') as f:
         pickle.dump({"x": _Evil()}, f, protocol=2)
-    with pytest.raises(ValueError, match='weights-only'):
+    with pytest.raises(ValueError, match='weights-only') as info:
         W.load_state_dict_file(path)
+    assert 'weights_only=False' not in str(info.value)  # never advises unsafe loading
+    # an environment that forces unsafe loading is refused, not obeyed
+    monkeypatch.setenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+    with pytest.raises(ValueError, match='TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set'):
+        W.load_state_dict_file(path)
+    assert 'code ran' not in capsys.readouterr().out
+
+
+def test_empty_and_truncated_files(tmp_path):
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    with pytest.raises(ValueError, match=r'is empty \(0 bytes\)'):
+        W.safe_torch_load(empty)
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': {'w': torch.ones(64, 64)}}, good)
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(good.read_bytes()[:300])
+    with pytest.raises(ValueError, match='not a readable torch file'):
+        W.safe_torch_load(cut)
 
 
 def test_resolve_pretrained_path_and_unknown(tmp_path):

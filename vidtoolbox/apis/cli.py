@@ -4,34 +4,96 @@ summary lines a person reads (config, work dir, log file, results).
 Tools stay thin: ``tools/X.py`` parses its arguments and calls :func:`run_tool` with a function that does the work
 through :mod:`vidtoolbox.apis`.
 """
+import glob
+import os
 import os.path as osp
+import shutil
+import signal
 import sys
 from typing import Callable, Optional
 
-__all__ = ['run_tool', 'announce_run', 'format_metrics']
+__all__ = ['run_tool', 'announce_run', 'format_metrics', 'Terminated', 'NewWorkDir']
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM (so ``with`` blocks clean up as for Ctrl-C)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+class NewWorkDir:
+    """Remembers whether a work dir existed before this run; :meth:`discard` removes it after a failed run when this
+    run created it and it holds no checkpoint (so a mistake leaves nothing behind, and no finished work is lost)."""
+
+    def __init__(self):
+        self.path = None
+        self.existed = True
+
+    def set(self, path: str) -> None:
+        self.path = osp.abspath(path)
+        self.existed = osp.exists(self.path)
+
+    def discard(self) -> None:
+        if self.path is None or self.existed or not osp.isdir(self.path):
+            return
+        if glob.glob(osp.join(self.path, '**', '*.pth'), recursive=True):
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def user_error_message(err: BaseException) -> Optional[str]:
+    """The one-line message of an exception that is the user's mistake (bad input, a config naming something that
+    does not exist, a misspelled argument), or ``None`` for anything else (a bug: keep the traceback)."""
+    from vidtoolbox.utils.errors import UserInputError
+    text = str(err).strip()
+    if text.startswith('Caught ') and 'Original Traceback' in text:  # raised in a DataLoader worker
+        text = text.splitlines()[-1].split(': ', 1)[-1]
+    if isinstance(err, (UserInputError, FileNotFoundError)):
+        return text.splitlines()[0] if text else type(err).__name__
+    from .config_errors import explain_build_error
+    return explain_build_error(err)
 
 
 def run_tool(work: Callable[[], int], on_error: Optional[Callable[[], None]] = None) -> int:
-    """Run ``work()`` and return its exit status; bad input and Ctrl-C end with one line on stderr.
+    """Run ``work()`` and return its exit status; bad input, Ctrl-C and SIGTERM end with one line on stderr.
 
-    ``UserInputError`` (and ``FileNotFoundError``) print ``error: <message>`` and return 1; ``KeyboardInterrupt``
-    prints ``interrupted`` and returns 130. ``on_error`` (e.g. removing a half-made work dir) runs first in both
-    cases. Any other exception is a bug and keeps its traceback.
+    A user's mistake (``UserInputError``, ``FileNotFoundError``, a config naming an unknown type or a misspelled
+    argument, see :func:`user_error_message`) prints ``error: <message>`` and returns 1; ``KeyboardInterrupt``
+    prints ``interrupted`` and returns 130; SIGTERM prints ``terminated`` and returns 143. ``on_error`` (e.g.
+    :meth:`NewWorkDir.discard`) runs first in these cases; temporary outputs are removed by the ``with`` blocks that
+    made them. Any other exception is a bug and keeps its traceback.
     """
-    from vidtoolbox.utils.errors import UserInputError
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         return work()
-    except (UserInputError, FileNotFoundError) as err:
-        if on_error is not None:
-            on_error()
-        msg = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f'error: {msg}', file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         if on_error is not None:
             on_error()
         print('interrupted', file=sys.stderr)
         return 130
+    except Terminated:
+        if on_error is not None:
+            on_error()
+        print('terminated', file=sys.stderr)
+        return 143
+    except Exception as err:  # noqa: BLE001 - user mistakes become one line; bugs are re-raised
+        msg = user_error_message(err)
+        if msg is None:
+            raise
+        if on_error is not None:
+            on_error()
+        print(f'error: {msg}', file=sys.stderr)
+        return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
 
 
 def announce_run(runner, config: str, what: str = 'training') -> None:

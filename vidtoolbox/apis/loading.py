@@ -4,7 +4,7 @@
 * :func:`build_model` — build ``cfg.model`` in the config's default scope.
 * :func:`load_checkpoint` — load a checkpoint written by ``tools/train.py`` into a model, strictly (every
   parameter must match; an architecture mismatch is an error that names the checkpoint's model type and the first
-  missing / unexpected keys), with ``torch.load(weights_only=True)``.
+  missing / unexpected keys), with ``torch.load(weights_only=True)`` always passed explicitly.
 * :func:`load_model` — all three: a config + a checkpoint → the model in eval mode on a device.
 * :func:`select_device` — ``'cpu'``, ``'cuda:1'``, … or the default (CUDA when available).
 """
@@ -60,43 +60,28 @@ def build_model(cfg, what: str = 'config'):
 
 def load_checkpoint(model: torch.nn.Module, checkpoint: str, strict: bool = True) -> dict:
     """Load the weights of a ``tools/train.py`` checkpoint (MMEngine ``{'state_dict': ...}``, ``{'params': ...}``
-    or a bare state dict) into ``model``, on CPU, with ``weights_only=True``.
+    or a bare state dict) into ``model``, on CPU, with ``weights_only=True``
+    (:func:`vidtoolbox.utils.weights.safe_torch_load`).
 
     Args:
         strict: every tensor of the model must be in the checkpoint and vice versa (shapes equal); ``False`` loads
-            what matches and reports the rest.
+            what matches.
 
     Returns:
-        dict with ``missing`` / ``unexpected`` key lists (empty when strict) and the checkpoint's ``meta``.
+        ``dict(loaded, missing, unexpected, mismatched)`` key lists (see
+        :func:`vidtoolbox.utils.weights.load_weights_into`).
 
     Raises:
-        UserInputError: missing, unreadable or foreign file; an architecture that does not match.
+        UserInputError: missing, empty, unreadable or unsafe file; an architecture that does not match (the message
+            names the checkpoint's model type and the first missing / unexpected keys).
     """
-    from vidtoolbox.utils.weights import load_state_dict_file
+    from vidtoolbox.utils.weights import describe_checkpoint, load_weights_into, safe_torch_load, state_dict_from
     if not osp.isfile(checkpoint):
         raise UserInputError(f'checkpoint not found: {checkpoint}')
-    try:
-        sd = load_state_dict_file(checkpoint, strip_prefix=('module.',))
-    except (ValueError, KeyError) as err:
-        raise UserInputError(str(err).strip().splitlines()[0]) from err
-    own = model.state_dict()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    shape = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if strict and (missing or unexpected or shape):
-        parts = []
-        if missing:
-            parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:3])})')
-        if unexpected:
-            parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:3])})')
-        if shape:
-            parts.append(f'{len(shape)} shape mismatches (first: {shape[0]} {tuple(sd[shape[0]].shape)} in the '
-                         f'checkpoint vs {tuple(own[shape[0]].shape)} in the model)')
-        raise UserInputError(f'checkpoint {checkpoint!r} does not fit the {type(model).__name__} model: '
-                             + '; '.join(parts) + '. Pass the config the checkpoint was trained with')
-    load = {k: v for k, v in sd.items() if k in own and k not in shape}
-    model.load_state_dict(load, strict=False)
-    return dict(missing=missing, unexpected=unexpected + shape)
+    ckpt = safe_torch_load(checkpoint)
+    sd = state_dict_from(ckpt, source=f'checkpoint {checkpoint!r}')
+    return load_weights_into(model, sd, strict=strict, source=f'checkpoint {checkpoint!r}',
+                             description=describe_checkpoint(ckpt))
 
 
 def select_device(device: Optional[str] = None) -> torch.device:

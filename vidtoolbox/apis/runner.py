@@ -23,7 +23,7 @@ import vidtoolbox  # noqa: F401  (registers safe globals for weights_only loadin
 from vidtoolbox.utils.errors import UserInputError
 from .loading import load_config
 
-__all__ = ['build_runner', 'setup_distributed', 'slurm_environment', 'LAUNCHERS']
+__all__ = ['build_runner', 'setup_distributed', 'slurm_environment', 'release_distributed', 'LAUNCHERS']
 
 #: the ``--launcher`` choices of the tools
 LAUNCHERS = ('none', 'pytorch', 'slurm')
@@ -95,16 +95,27 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
         dist.init_process_group(backend='gloo', init_method='env://')
 
 
+def release_distributed() -> None:
+    """End the process group cleanly (all ranks meet at a barrier first): without it, gloo's threads may still run
+    at interpreter exit and abort the process (``terminate called without an active exception``)."""
+    if dist.is_available() and dist.is_initialized():
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
+
+
 def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: bool = False,
                  cfg_options: Optional[dict] = None, launcher: str = 'none', load_from: Optional[str] = None,
-                 verbose: bool = False):
+                 verbose: bool = False, partial: bool = False):
     """Return an MMEngine ``Runner`` for ``config``.
 
     Args:
         resume: ``None`` (no resume), ``'auto'`` (latest checkpoint in the work dir) or a checkpoint path.
         amp: mixed precision: MMEngine's ``AmpOptimWrapper`` (float16, loss scaling) on a GPU,
             :class:`vidtoolbox.engine.CPUAutocastOptimWrapper` (bfloat16 autocast) on the CPU.
-        load_from: weights to start from (no optimizer state).
+        load_from: weights to start from (no optimizer state); loaded strictly unless ``partial``.
+        partial: allow a partial ``load_from`` (the tensors that match are loaded; the counts are printed).
         verbose: MMEngine's full console output (environment, config, hook table, deprecation notices); by
             default they go to the log file only and the console shows progress, warnings and results.
     """
@@ -120,7 +131,11 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume=None, amp: 
         cfg.resume = True
         cfg.load_from = None if resume == 'auto' else resume
     if load_from is not None:
+        if not os.path.isfile(load_from):
+            raise UserInputError(f'checkpoint not found: {load_from}')
         cfg.load_from = load_from
+    if partial:
+        cfg.load_partial = True
     if amp:
         optim = cfg.get('optim_wrapper')
         if optim is None:

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from typing import Any, Callable
 
-__all__ = ['AtomicPath', 'atomic_write', 'write_json', 'current_umask', 'PARTIAL_MARK']
+__all__ = ['AtomicPath', 'atomic_write', 'write_json', 'write_text', 'current_umask', 'PARTIAL_MARK']
 
 #: part of every temporary name (``.<name>.partial-XXXX``)
 PARTIAL_MARK = '.partial-'
@@ -118,4 +118,12 @@ def write_json(path: str, obj, indent: int = 2) -> str:
     def _write(tmp):
         with open(tmp, 'w') as f:
             json.dump(obj, f, indent=indent, default=float)
+    return atomic_write(path, _write)
+
+
+def write_text(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` atomically."""
+    def _write(tmp):
+        with open(tmp, 'w') as f:
+            f.write(text)
     return atomic_write(path, _write)

@@ -13,6 +13,7 @@ Both declare VapourSynth as a dependency and import it in their ``__init__``, so
 """
 import importlib.util
 import os
+import pickle
 import os.path as osp
 from collections.abc import Mapping
 from typing import Dict, Optional, Sequence, Union
@@ -23,7 +24,8 @@ from .errors import UserInputError
 
 __all__ = [
     'WeightsNotFoundError', 'OPTIONAL_PACKAGES', 'KNOWN_WEIGHTS', 'find_package_file', 'load_state_dict_file',
-    'resolve_pretrained', 'select_prefix'
+    'resolve_pretrained', 'select_prefix', 'safe_torch_load', 'state_dict_from', 'load_weights_into',
+    'describe_checkpoint'
 ]
 
 #: pinned versions of the optional weight packages (must agree with ``requirements/optional.txt``)
@@ -114,6 +116,121 @@ def select_prefix(state_dict: Mapping, prefix: str, source: str = 'state dict') 
     return out
 
 
+def safe_torch_load(path: str, what: str = 'checkpoint'):
+    """``torch.load(path, map_location='cpu', weights_only=True)`` — the one place the toolbox unpickles a file.
+
+    ``weights_only=True`` is always passed explicitly, so no file can run code when loaded, whatever torch's default
+    is; when the environment asks torch to load unsafely (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``) the toolbox refuses.
+
+    Raises:
+        WeightsNotFoundError: the file does not exist.
+        UserInputError: the environment forces unsafe loading; the file is empty, truncated or not a torch file;
+            or it holds Python objects that a weights-only load refuses (it is then not loaded).
+    """
+    path = os.fspath(path)
+    if os.getenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '0').lower() in ('1', 'y', 'yes', 'true'):
+        raise UserInputError('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set, which asks torch to unpickle arbitrary code; '
+                             'vidtoolbox loads checkpoints only with weights_only=True — unset the variable')
+    if not osp.isfile(path):
+        raise WeightsNotFoundError(f'{what} file {path!r} does not exist')
+    if osp.getsize(path) == 0:
+        raise UserInputError(f'{what} {path!r} is empty (0 bytes): an interrupted save? Use another checkpoint')
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        if 'weights only' in str(err).lower() or 'weights_only' in str(err):
+            raise UserInputError(f'{what} {path!r} holds Python objects that a safe (weights-only) load refuses; it '
+                                 'was not written by vidtoolbox, MMEngine or torch.save of tensors, and it is not '
+                                 'loaded') from err
+        raise UserInputError(f'{what} {path!r} is not a readable torch file (damaged or not a checkpoint: '
+                             f'{_first_line(err)})') from err
+    except Exception as err:  # noqa: BLE001 - truncated zips, random bytes, ...: one clear line
+        raise UserInputError(f'{what} {path!r} is not a readable torch file (truncated, damaged or not a '
+                             f'checkpoint: {type(err).__name__}: {_first_line(err)})') from err
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def state_dict_from(ckpt, source: str = 'checkpoint', key: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The tensor dict of a loaded checkpoint: a plain ``{name: tensor}`` dict, or the one under ``key`` / the first of
+    ``params``, ``params_ema``, ``state_dict`` (BasicSR ``{'params': ...}``, MMEngine ``{'state_dict': ...}``).
+
+    Raises:
+        UserInputError: no tensor dict found (the message lists the top-level keys).
+    """
+    if not isinstance(ckpt, Mapping):
+        raise UserInputError(f'{source} holds a {type(ckpt).__name__}, expected a dict of tensors or a dict with one '
+                             f'of the keys {list(_CONTAINER_KEYS)}')
+    found = sorted(map(str, ckpt.keys()))
+    if key is not None:
+        if key not in ckpt:
+            raise UserInputError(f'{source} has no key {key!r}; top-level keys found: {found[:20]}')
+        sd = ckpt[key]
+    elif _is_tensor_dict(ckpt):
+        sd = ckpt
+    else:
+        sd = next((ckpt[k] for k in _CONTAINER_KEYS if k in ckpt and _is_tensor_dict(ckpt[k])), None)
+        if sd is None:
+            raise UserInputError(f'{source} is neither a dict of tensors nor has one of the keys '
+                                 f'{list(_CONTAINER_KEYS)} holding one; top-level keys found: {found[:20]}')
+    if not _is_tensor_dict(sd):
+        raise UserInputError(f'{source}[{key!r}] is not a dict of tensors')
+    return dict(sd)
+
+
+def describe_checkpoint(ckpt) -> str:
+    """A short description of what a loaded checkpoint holds (its model type, from the meta the toolbox writes)."""
+    meta = ckpt.get('meta', {}) if isinstance(ckpt, Mapping) else {}
+    meta = meta if isinstance(meta, Mapping) else {}
+    model = meta.get('model_type')
+    gen = meta.get('generator_type')
+    if model:
+        return f'a {model}' + (f' ({gen})' if gen else '') + ' checkpoint'
+    return 'a checkpoint without model-type information'
+
+
+def load_weights_into(model: torch.nn.Module, state_dict: Mapping, strict: bool = True, source: str = 'checkpoint',
+                      description: str = '') -> Dict[str, list]:
+    """Load ``state_dict`` into ``model``; strict: every tensor of the model in the checkpoint and vice versa, same
+    shapes — else one error naming the counts and first keys (and ``description``, e.g. the checkpoint's model type).
+    Non-strict: loads the matching tensors and returns the rest.
+
+    Returns:
+        ``dict(loaded=[...], missing=[...], unexpected=[...], mismatched=[...])`` key lists.
+
+    Raises:
+        UserInputError: strict and the architecture does not match.
+    """
+    own = model.state_dict()
+    sd = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in state_dict.items()}
+    missing = [k for k in own if k not in sd]
+    unexpected = [k for k in sd if k not in own]
+    mismatched = [k for k in own if k in sd and tuple(sd[k].shape) != tuple(own[k].shape)]
+    if strict and (missing or unexpected or mismatched):
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} missing keys (first: {", ".join(missing[:3])})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected keys (first: {", ".join(unexpected[:3])})')
+        if mismatched:
+            k = mismatched[0]
+            parts.append(f'{len(mismatched)} shape mismatches (first: {k} {tuple(sd[k].shape)} in the checkpoint vs '
+                         f'{tuple(own[k].shape)} in the model)')
+        what = f' ({description})' if description else ''
+        target = type(model).__name__
+        gen = getattr(model, 'generator', None)
+        if isinstance(gen, torch.nn.Module):
+            target += f' ({type(gen).__name__})'
+        raise UserInputError(f'{source}{what} does not fit the {target} model: ' + '; '.join(parts)
+                             + '. Use the config it was trained with (or a partial load)')
+    loaded = [k for k in sd if k in own and k not in mismatched]
+    model.load_state_dict({k: sd[k] for k in loaded}, strict=False)
+    return dict(loaded=loaded, missing=missing, unexpected=unexpected, mismatched=mismatched)
+
+
 def load_state_dict_file(path: str, key: Optional[str] = None,
                          strip_prefix: Union[str, Sequence[str], None] = ('module.', ),
                          select: Optional[str] = None) -> Dict[str, torch.Tensor]:
@@ -136,34 +253,14 @@ def load_state_dict_file(path: str, key: Optional[str] = None,
 
     Raises:
         WeightsNotFoundError: (a ``FileNotFoundError``) ``path`` does not exist.
-        ValueError: the file is not a loadable weights-only checkpoint, or holds no tensor dict.
-        KeyError: ``key`` or ``select`` matches nothing; the message names the file and the keys found.
+        UserInputError: (a ``ValueError``) the file is not a loadable weights-only checkpoint (see
+            :func:`safe_torch_load`), holds no tensor dict, or has no ``key``.
+        KeyError: ``select`` matches nothing; the message names the file and the keys found.
     """
     path = os.fspath(path)
     if not osp.isfile(path):
         raise WeightsNotFoundError(f'load_state_dict_file: checkpoint file {path!r} does not exist')
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # noqa: BLE001 - re-raised with the file name
-        raise ValueError(f'load_state_dict_file: cannot load {path!r} as a weights-only torch checkpoint '
-                         f'({type(err).__name__}: {err})') from err
-    if not isinstance(ckpt, Mapping):
-        raise ValueError(f'load_state_dict_file: {path!r} holds a {type(ckpt).__name__}, expected a dict of tensors '
-                         f'or a dict with one of the keys {list(_CONTAINER_KEYS)}')
-    found = sorted(map(str, ckpt.keys()))
-    if key is not None:
-        if key not in ckpt:
-            raise KeyError(f'load_state_dict_file: {path!r} has no key {key!r}; top-level keys found: {found[:20]}')
-        sd = ckpt[key]
-    elif _is_tensor_dict(ckpt):
-        sd = ckpt
-    else:
-        sd = next((ckpt[k] for k in _CONTAINER_KEYS if k in ckpt and _is_tensor_dict(ckpt[k])), None)
-        if sd is None:
-            raise KeyError(f'load_state_dict_file: {path!r} is neither a dict of tensors nor has one of the keys '
-                           f'{list(_CONTAINER_KEYS)} holding one; top-level keys found: {found[:20]}')
-    if not _is_tensor_dict(sd):
-        raise ValueError(f'load_state_dict_file: {path!r}[{key!r}] is not a dict of tensors')
+    sd = state_dict_from(safe_torch_load(path), source=f'load_state_dict_file: {path!r}', key=key)
     prefixes = (strip_prefix, ) if isinstance(strip_prefix, str) else tuple(strip_prefix or ())
     out = {}
     for k, v in sd.items():
