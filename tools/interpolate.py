@@ -40,23 +40,23 @@ def main(argv=None):
     if method == 'rife' and (args.config or args.checkpoint):
         print('error: --method rife uses the pretrained RIFE weights; drop --config/--checkpoint', file=sys.stderr)
         return 2
+    from vidtoolbox.apis.cli import run_tool
     from vidtoolbox.apis.interpolate import build_rife, interpolate_video
     from vidtoolbox.apis.loading import load_model
     from vidtoolbox.models.heads import VideoInterpolation
-    from vidtoolbox.utils.errors import UserInputError
-    try:
+
+    def work():
         if method == 'model':
             model = load_model(args.config, args.checkpoint, args.device, expected_type=VideoInterpolation)
         else:
             model = build_rife(args.device)
         info = interpolate_video(args.input, args.output, model, factor=args.factor, fps=args.fps,
                                  overwrite=args.overwrite, progress=not args.no_progress)
-    except UserInputError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    fps = f' at {info["fps_out"]:g} fps' if info['fps_out'] else ''
-    print(f'{info["num_input"]} frames -> {info["num_output"]} frames (x{info["factor"]}){fps} -> {info["output"]}')
-    return 0
+        fps = f' at {info["fps_out"]:g} fps' if info['fps_out'] else ''
+        print(f'{info["num_input"]} frames -> {info["num_output"]} frames (x{info["factor"]}){fps} -> {info["output"]}')
+        return 0
+
+    return run_tool(work)
 
 
 if __name__ == '__main__':

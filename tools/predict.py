@@ -45,11 +45,13 @@ def main(argv=None):
         print('error: --method vfi-opt uses the pretrained RIFE interpolator; drop --config/--checkpoint',
               file=sys.stderr)
         return 2
+    from vidtoolbox.apis.cli import run_tool
     from vidtoolbox.apis.loading import load_model
     from vidtoolbox.apis.predict import build_vfi_opt, predict_video
     from vidtoolbox.models.heads import VideoPrediction
     from vidtoolbox.utils.errors import UserInputError
-    try:
+
+    def work():
         if method == 'model':
             model = load_model(args.config, args.checkpoint, args.device, expected_type=VideoPrediction)
         else:
@@ -59,13 +61,12 @@ def main(argv=None):
         info = predict_video(args.input, args.output, model, args.num_predict, start=args.start, fps=args.fps,
                              include_context=args.include_context, overwrite=args.overwrite,
                              progress=not args.no_progress)
-    except UserInputError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    first, last = info['context_indices']
-    print(f'predicted {info["num_predict"]} frames after input frames {first}..{last} '
-          f'({info["size"][1]}x{info["size"][0]}) -> {info["output"]}')
-    return 0
+        first, last = info['context_indices']
+        print(f'predicted {info["num_predict"]} frames after input frames {first}..{last} '
+              f'({info["size"][1]}x{info["size"][0]}) -> {info["output"]}')
+        return 0
+
+    return run_tool(work)
 
 
 if __name__ == '__main__':

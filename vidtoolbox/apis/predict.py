@@ -110,7 +110,12 @@ def predict_video(source: str, output: str, model, num_predict: int, start: Opti
     device = param.device if param is not None else torch.device('cpu')
     ctx = torch.from_numpy(np.stack(list(window), 0)).permute(0, 3, 1, 2).unsqueeze(0).to(device)
     with contextlib.nullcontext() if _needs_grad(model) else torch.no_grad():
-        pred = fn(ctx, num_predict)
+        try:
+            pred = fn(ctx, num_predict)
+        except ValueError as err:  # the frames do not suit the predictor (too small for its flow estimator, ...)
+            h, w = ctx.shape[-2:]
+            raise UserInputError(f'the predictor cannot process the {w}x{h} (WxH) frames of {source!r}: '
+                                 f'{str(err).strip().splitlines()[0]}') from err
     if not isinstance(pred, torch.Tensor) or pred.shape != (1, num_predict) + tuple(ctx.shape[2:]):
         raise RuntimeError(f'predictor returned {getattr(pred, "shape", type(pred).__name__)}, expected '
                            f'{(1, num_predict) + tuple(ctx.shape[2:])}')

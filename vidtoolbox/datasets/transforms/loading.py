@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.fileio import get
 
 from vidtoolbox.registry import TRANSFORMS
+from vidtoolbox.utils.errors import DatasetNotFoundError, UserInputError
 
 __all__ = ['LoadFramesFromFiles']
 
@@ -28,8 +29,11 @@ class LoadFramesFromFiles(BaseTransform):
 
     Raises:
         KeyError: a required ``<key>_paths`` entry is missing.
-        FileNotFoundError: a listed file does not exist (the message names the path and the key).
-        ValueError: a file could not be decoded as an image.
+        DatasetNotFoundError: (a ``FileNotFoundError``) a listed file does not exist (the message names the path
+            and the key).
+        UserInputError: (a ``ValueError``) a file could not be decoded as an image (truncated, damaged, not an
+            image) — raised when the sample is read, so a training run stops at the first bad frame with its path
+            (the tools print that one line, also when the frame was read in a DataLoader worker).
     """
 
     def __init__(self, keys: Sequence[str] = ('lq', 'gt'), required: bool = True,
@@ -46,10 +50,15 @@ class LoadFramesFromFiles(BaseTransform):
         try:
             data = get(path, backend_args=self.backend_args)
         except FileNotFoundError as e:
-            raise FileNotFoundError(f'LoadFramesFromFiles: {key} frame file not found: {path}') from e
-        img = mmcv.imfrombytes(data, flag='unchanged', channel_order='bgr')
+            raise DatasetNotFoundError(f'LoadFramesFromFiles: {key} frame file not found: {path}') from e
+        try:
+            img = mmcv.imfrombytes(data, flag='unchanged', channel_order='bgr')
+        except Exception as err:  # noqa: BLE001 - decoder errors of damaged files
+            raise UserInputError(f'LoadFramesFromFiles: could not decode {key} frame file {path} as an image '
+                                 f'({type(err).__name__}); the file is damaged or not an image') from err
         if img is None:
-            raise ValueError(f'LoadFramesFromFiles: could not decode {key} frame file {path} as an image')
+            raise UserInputError(f'LoadFramesFromFiles: could not decode {key} frame file {path} as an image; the '
+                                 'file is damaged (e.g. truncated) or not an image')
         if img.ndim == 2:
             img = np.repeat(img[..., None], 3, axis=2)
         elif img.shape[2] == 4:
@@ -63,7 +72,8 @@ class LoadFramesFromFiles(BaseTransform):
         elif np.issubdtype(img.dtype, np.floating):
             norm = 1.0
         else:
-            raise ValueError(f'LoadFramesFromFiles: unsupported pixel type {img.dtype} in {path}')
+            raise UserInputError(f'LoadFramesFromFiles: unsupported pixel type {img.dtype} in {path}; expected 8- or '
+                                 '16-bit images')
         img = img[..., ::-1].astype(np.float32) / np.float32(norm)  # BGR → RGB
         return np.ascontiguousarray(img)
 
