@@ -71,11 +71,13 @@ def run_tool(work: Callable[[], int], on_error: Optional[Callable[[], None]] = N
     except KeyboardInterrupt:
         if on_error is not None:
             on_error()
+        _close_progress_bars()
         print('interrupted', file=sys.stderr)
         return 130
     except Terminated:
         if on_error is not None:
             on_error()
+        _close_progress_bars()
         print('terminated', file=sys.stderr)
         return 143
     except Exception as err:  # noqa: BLE001 - user mistakes become one line; bugs are re-raised
@@ -84,11 +86,22 @@ def run_tool(work: Callable[[], int], on_error: Optional[Callable[[], None]] = N
             raise
         if on_error is not None:
             on_error()
+        _close_progress_bars()
         print(f'error: {msg}', file=sys.stderr)
         return 1
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _close_progress_bars() -> None:
+    """End any open tqdm bar's line, so the error message starts on a line of its own."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return
+    for bar in list(getattr(tqdm, '_instances', [])):
+        bar.close()
 
 
 def _main_thread() -> bool:

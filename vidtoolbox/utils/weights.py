@@ -138,12 +138,16 @@ def safe_torch_load(path: str, what: str = 'checkpoint'):
     try:
         return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
-        if 'weights only' in str(err).lower() or 'weights_only' in str(err):
+        if 'GLOBAL' in str(err):  # a pickled reference to a function or class: code the load would run
             raise UserInputError(f'{what} {path!r} holds Python objects that a safe (weights-only) load refuses; it '
                                  'was not written by vidtoolbox, MMEngine or torch.save of tensors, and it is not '
                                  'loaded') from err
+        # torch's text advises weights_only=False; keep only the line that says what was found
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip() and not any(
+            w in ln for w in ('weights_only', 'Weights only', 'PyTorch', 'documentation', 'file an issue'))]
+        detail = lines[-1] if lines else 'not a pickle written by torch.save'
         raise UserInputError(f'{what} {path!r} is not a readable torch file (damaged or not a checkpoint: '
-                             f'{_first_line(err)})') from err
+                             f'{detail})') from err
     except Exception as err:  # noqa: BLE001 - truncated zips, random bytes, ...: one clear line
         raise UserInputError(f'{what} {path!r} is not a readable torch file (truncated, damaged or not a '
                              f'checkpoint: {type(err).__name__}: {_first_line(err)})') from err
