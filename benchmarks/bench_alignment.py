@@ -13,8 +13,9 @@ Rows:
 * ``dense_conv``: ``conv2d`` ``C → C``, ``k×k`` — the reference of the ratio columns.
 * ``offset_conv``: ``conv2d`` ``C → 3·G·k²``, ``k×k`` — what a DCN block spends on predicting its offsets and
   masks from PCD's ``C``-channel offset features (included in the block rows below).
-* ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, recomputing
-  backward) / mmcv's compiled op (``n/a`` when mmcv full is not importable); ``deform_conv2d[plain]``: the same
+* ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, columns kept
+  for the backward pass within its default budget) / mmcv's compiled op (``n/a`` when mmcv full is not
+  importable); ``deform_conv2d[plain]``: the same
   function written plainly as all ``k²`` warps stacked with one ``grid_sample`` + a 1×1 conv
   (:func:`vidtoolbox.models.alignment.warp_n_offsets`), autograd keeping the stacked warps for backward.
 * Alignment blocks, built the way EDVR-M's PCD builds them (``in/out/cond_channels = C``, called with a
@@ -26,15 +27,28 @@ Rows:
   with small random weights (offsets of a few pixels, as after training) instead of their zero init.
 
 Time: cases are interleaved round-robin (``--repeats`` rounds after ``--warmup`` rounds) so that load from
-other processes hits all of them alike; the table shows the median and the minimum over rounds, and the
-ratio of medians to the ``dense_conv`` row.
+other processes hits all of them alike; the table shows the median and the minimum wall time over rounds, the
+median CPU time of the process (``time.process_time``: with one thread, the time the pass actually ran, which
+other processes disturb less than the wall time; with more threads it adds up the threads, idle spinning
+included), and the ratio of medians to the ``dense_conv`` row. The header prints the load average
+(``os.getloadavg()``) before and after the run.
+
+Paired ratios (:data:`PAIRS`, printed under each size): ``deform_conv2d[torch]`` / ``dense_conv``,
+``NOffsetAlign[N=k2]`` / ``DCNv2Align`` and ``NOffsetAlign[N=25,G=1]`` / ``NOffsetAlign[N=k2]``, each the median
+over rounds of the ratio of the two rows' times *in the same round* (wall and CPU), so that both sides of a ratio
+saw the same load; plus their peak-memory ratio.
 
 Peak memory: on CPU, the peak of the running sum of the tensor allocations and frees that
 ``torch.profiler`` records (``profile_memory=True``) during one forward+backward pass, i.e. the extra memory
 above the live inputs (not ``tracemalloc``, which cannot see tensor storage, nor RSS, which never goes down);
-on CUDA, ``torch.cuda.max_memory_allocated`` above the memory allocated before the pass.
+on CUDA, ``torch.cuda.max_memory_allocated`` above the memory allocated before the pass. The deformable op's
+reusable CPU workspaces are released before each measured pass
+(:func:`vidtoolbox.ops.release_deform_conv_workspace`), so that the pass allocates them and they are counted.
 
-Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 4–5 minutes on one loaded core)::
+The footer lists the engine (MKL ``mm`` or ``onednn``) that :func:`vidtoolbox.ops.deform_conv2d` measured and
+chose for each of its matrix products (:func:`vidtoolbox.ops.deform_conv_gemm_choices`).
+
+Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 3–5 minutes on one loaded core)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1
 
@@ -43,6 +57,7 @@ A wider grid: ``--sizes 2x64 4x64 2x128 4x128 --repeats 5`` (about 4× longer).
 and ``--quick`` for a small subset (one size, the main rows, 2 repeats; ~20 s).
 """
 import argparse
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -52,11 +67,12 @@ import torch
 import torch.nn.functional as F
 
 from vidtoolbox.models.alignment import warp_n_offsets
-from vidtoolbox.ops import deform_conv2d, mmcv_deform_conv_available
+from vidtoolbox.ops import (deform_conv2d, deform_conv_gemm_choices, mmcv_deform_conv_available,
+                            release_deform_conv_workspace)
 from vidtoolbox.registry import MODELS
 
-__all__ = ['Shape', 'Case', 'CASES', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names', 'run_table',
-           'dcn_plain', 'time_once', 'peak_memory', 'parse_size', 'main']
+__all__ = ['Shape', 'Case', 'CASES', 'PAIRS', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names',
+           'run_table', 'paired_ratios', 'dcn_plain', 'time_once', 'peak_memory', 'parse_size', 'main']
 
 
 @dataclass
@@ -202,6 +218,10 @@ CASES = [
                                                    zero_init_flow=False), images=True)),
 ]
 
+#: (numerator, denominator) rows whose time ratio is taken round by round (see the module docstring)
+PAIRS = [('deform_conv2d[torch]', 'dense_conv'), ('NOffsetAlign[N=k2]', 'DCNv2Align'),
+         ('NOffsetAlign[N=25,G=1]', 'NOffsetAlign[N=k2]')]
+
 #: the default table: EDVR-M's batch 2–4 at 64² and 128² (the full 4×4 grid takes ~4× longer; pass --sizes)
 DEFAULT_SIZES = [(4, 64), (2, 128)]
 #: ``--quick``: one size and the main rows
@@ -220,15 +240,22 @@ def _sync(device):
 
 
 def time_once(fn, device) -> float:
+    """Wall time of ``fn()`` (seconds), synchronising accelerators."""
+    return _time_once(fn, device)[0]
+
+
+def _time_once(fn, device):
+    """``(wall, cpu)`` seconds of ``fn()``; cpu = this process's CPU time (all its threads)."""
     _sync(device)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
     _sync(device)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def peak_memory(fn, device) -> float:
     """Peak extra bytes allocated during ``fn()`` (see module docstring for the method)."""
+    release_deform_conv_workspace()  # pooled CPU workspaces would otherwise be reused without an allocation
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         base = torch.cuda.memory_allocated(device)
@@ -258,12 +285,14 @@ def parse_size(text: str):
 
 
 def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=2, device='cpu',
-              dtype=torch.float32, memory=True, out=print):
+              dtype=torch.float32, memory=True, out=print, pairs=None):
     """Time (and measure) ``cases`` at every ``(B, S)`` of ``sizes``; print the table with ``out``.
 
     Returns:
-        list of row dicts ``name, batch, size, median_s, min_s, peak_bytes, t_ratio, mem_ratio`` (``None``
-        values for a case that is unavailable here; ratios relative to ``cases[0]``).
+        list of row dicts ``name, batch, size, median_s, min_s, cpu_s, times_s, cpu_times_s, peak_bytes, t_ratio,
+        mem_ratio`` (``None`` values for a case that is unavailable here; ratios relative to ``cases[0]``;
+        ``times_s`` / ``cpu_times_s`` the per-round wall / CPU times). Under each size, the paired ratios of
+        ``pairs`` (default :data:`PAIRS`; the pairs whose rows both ran) are printed, see :func:`paired_ratios`.
     """
     device = torch.device(device)
     cases = list(cases)
@@ -271,8 +300,10 @@ def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=
         raise ValueError(f'run_table: no cases given; known cases: {case_names()}')
     if repeats < 1 or warmup < 0:
         raise ValueError(f'run_table: need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}')
+    pairs = PAIRS if pairs is None else pairs
     ref = cases[0].name
-    header = f'{"case":<25}{"shape":>14}{"median ms":>11}{"min ms":>9}{"peak MB":>9}{"t ratio":>9}{"mem ratio":>10}'
+    header = (f'{"case":<25}{"shape":>14}{"median ms":>11}{"min ms":>9}{"cpu ms":>9}{"peak MB":>9}{"t ratio":>9}'
+              f'{"mem ratio":>10}')
     out(header)
     out('-' * len(header))
     rows = []
@@ -281,30 +312,62 @@ def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=
         fns = {c.name: c.setup(shape, device, dtype) for c in cases}
         runnable = {k: f for k, f in fns.items() if f is not None}
         times = {k: [] for k in runnable}
+        cpu = {k: [] for k in runnable}
         for r in range(warmup + repeats):
             for k, f in runnable.items():
-                t = time_once(f, device)
+                t, c = _time_once(f, device)
                 if r >= warmup:
                     times[k].append(t)
+                    cpu[k].append(c)
         mem = {k: (peak_memory(f, device) if memory else None) for k, f in runnable.items()}
         label = f'{b}x{channels}x{size}x{size}'
+        size_rows = []
         for c in cases:
             if c.name not in runnable:
                 out(f'{c.name:<25}{label:>14}{"n/a (not available)":>30}')
-                rows.append(dict(name=c.name, batch=b, size=size, median_s=None, min_s=None, peak_bytes=None,
-                                 t_ratio=None, mem_ratio=None))
+                size_rows.append(dict(name=c.name, batch=b, size=size, median_s=None, min_s=None, cpu_s=None,
+                                      times_s=None, cpu_times_s=None, peak_bytes=None, t_ratio=None,
+                                      mem_ratio=None))
                 continue
-            med, mn = statistics.median(times[c.name]), min(times[c.name])
+            med, mn, cmed = statistics.median(times[c.name]), min(times[c.name]), statistics.median(cpu[c.name])
             t_ratio = med / statistics.median(times[ref]) if ref in runnable else float('nan')
             mb = mem[c.name]
             m_ratio = None if mb is None or not mem.get(ref) else mb / mem[ref]
             mem_s = '-' if mb is None else f'{mb / 2**20:.1f}'
             m_ratio_s = '-' if m_ratio is None else f'{m_ratio:.2f}'
-            out(f'{c.name:<25}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{mem_s:>9}{t_ratio:>9.2f}{m_ratio_s:>10}')
-            rows.append(dict(name=c.name, batch=b, size=size, median_s=med, min_s=mn, peak_bytes=mb,
-                             t_ratio=t_ratio, mem_ratio=m_ratio))
+            out(f'{c.name:<25}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{cmed * 1e3:>9.1f}{mem_s:>9}'
+                f'{t_ratio:>9.2f}{m_ratio_s:>10}')
+            size_rows.append(dict(name=c.name, batch=b, size=size, median_s=med, min_s=mn, cpu_s=cmed,
+                                  times_s=list(times[c.name]), cpu_times_s=list(cpu[c.name]), peak_bytes=mb,
+                                  t_ratio=t_ratio, mem_ratio=m_ratio))
+        for p in paired_ratios(size_rows, pairs):
+            mem_s = '' if p['mem_ratio'] is None else f', peak memory {p["mem_ratio"]:.2f}x'
+            out(f'  {p["name"]:<46} {p["t_ratio"]:5.2f}x wall, {p["cpu_ratio"]:5.2f}x cpu '
+                f'(median over {p["rounds"]} rounds of same-round ratios){mem_s}')
+        rows.extend(size_rows)
         out('')
     return rows
+
+
+def paired_ratios(rows, pairs=None):
+    """Same-round time ratios of ``pairs`` among ``rows`` of one size (as returned by :func:`run_table`).
+
+    Returns:
+        list of dicts ``name ('A / B'), t_ratio, cpu_ratio`` (medians over rounds of ``time_A / time_B`` measured in
+        the same round, wall and CPU), ``rounds`` and ``mem_ratio`` (peak memory A / B, None when not measured),
+        for the pairs whose two rows both ran.
+    """
+    by_name = {r['name']: r for r in rows if r.get('times_s')}
+    result = []
+    for num, den in (PAIRS if pairs is None else pairs):
+        if num not in by_name or den not in by_name:
+            continue
+        a, b = by_name[num], by_name[den]
+        t = statistics.median(x / y for x, y in zip(a['times_s'], b['times_s']))
+        c = statistics.median(x / max(y, 1e-9) for x, y in zip(a['cpu_times_s'], b['cpu_times_s']))
+        m = a['peak_bytes'] / b['peak_bytes'] if a['peak_bytes'] and b['peak_bytes'] else None
+        result.append(dict(name=f'{num} / {den}', t_ratio=t, cpu_ratio=c, rounds=len(a['times_s']), mem_ratio=m))
+    return result
 
 
 def main(argv=None):
@@ -341,9 +404,23 @@ def main(argv=None):
     print(f'device={args.device} dtype={args.dtype} threads={torch.get_num_threads()} repeats={repeats} '
           f'warmup={args.warmup} C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; '
           f'ratios vs {cases[0].name}')
+    print(f'load average (1/5/15 min) before: {_load()}; {os.cpu_count()} CPUs')
     run_table(sizes, cases, channels=args.channels, groups=args.groups, kernel=args.kernel, repeats=repeats,
               warmup=args.warmup, device=args.device, dtype=getattr(torch, args.dtype),
               memory=not args.no_memory)
+    print(f'load average (1/5/15 min) after: {_load()}')
+    choices = deform_conv_gemm_choices()
+    if choices:
+        print('deform_conv2d matrix products, engine chosen by measurement:')
+        for key, engine in choices.items():
+            print(f'  {key}: {engine}')
+
+
+def _load() -> str:
+    try:
+        return ' '.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:  # not available on this platform
+        return 'n/a'
 
 
 if __name__ == '__main__':

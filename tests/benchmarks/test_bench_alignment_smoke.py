@@ -46,9 +46,27 @@ def test_every_case_runs_at_a_tiny_size(bench):
             assert any('deform_conv2d[mmcv]' in line and 'n/a' in line for line in lines)
             continue
         assert r['median_s'] > 0 and r['min_s'] <= r['median_s'], r
+        assert r['cpu_s'] >= 0 and len(r['times_s']) == len(r['cpu_times_s']) == 1, r
         assert r['peak_bytes'] is not None and r['peak_bytes'] >= 0, r
     assert rows[0]['name'] == 'dense_conv' and rows[0]['t_ratio'] == pytest.approx(1.0)
     assert lines[0].split()[:2] == ['case', 'shape']
+    # the paired ratios of PAIRS are printed under the size
+    for num, den in bench.PAIRS:
+        assert any(line.strip().startswith(f'{num} / {den}') and 'x wall' in line for line in lines), (num, den)
+    # the op's workspaces are released before the memory pass, so its peak memory is counted (not hidden by reuse)
+    dcn = next(r for r in rows if r['name'] == 'deform_conv2d[torch]')
+    assert dcn['peak_bytes'] > next(r for r in rows if r['name'] == 'dense_conv')['peak_bytes']
+
+
+def test_paired_ratios_are_medians_of_same_round_ratios(bench):
+    rows = [dict(name='A', times_s=[2.0, 4.0, 6.0], cpu_times_s=[1.0, 1.0, 1.0], peak_bytes=30.0),
+            dict(name='B', times_s=[1.0, 1.0, 2.0], cpu_times_s=[2.0, 4.0, 1.0], peak_bytes=10.0),
+            dict(name='C', times_s=None, cpu_times_s=None, peak_bytes=None)]  # unavailable row
+    (p,) = bench.paired_ratios(rows, [('A', 'B'), ('A', 'C'), ('D', 'B')])
+    assert p['name'] == 'A / B' and p['rounds'] == 3
+    assert p['t_ratio'] == pytest.approx(3.0)  # median of 2, 4, 3 (the ratio of medians would be 4)
+    assert p['cpu_ratio'] == pytest.approx(0.5)  # median of 0.5, 0.25, 1
+    assert p['mem_ratio'] == pytest.approx(3.0)
 
 
 def test_cli_quick_subset_and_errors(bench, capsys):
@@ -59,6 +77,7 @@ def test_cli_quick_subset_and_errors(bench, capsys):
         assert name in text
     assert 'NOffsetAlign[N=25,G=1]' not in text  # not in the quick subset
     assert 'repeats=1' in text and '1x8x8x8' in text
+    assert 'load average (1/5/15 min) before:' in text and 'load average (1/5/15 min) after:' in text
     with pytest.raises(SystemExit):
         bench.main(['--cases', 'no_such_case'])
     assert 'unknown case' in capsys.readouterr().err
