@@ -72,7 +72,8 @@ from vidtoolbox.ops import (deform_conv2d, deform_conv_gemm_choices, mmcv_deform
 from vidtoolbox.registry import MODELS
 
 __all__ = ['Shape', 'Case', 'CASES', 'PAIRS', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names',
-           'run_table', 'paired_ratios', 'dcn_plain', 'time_once', 'peak_memory', 'parse_size', 'main']
+           'run_table', 'paired_ratios', 'profile_breakdown', 'PROFILE_GROUPS', 'dcn_plain', 'time_once',
+           'peak_memory', 'parse_size', 'main']
 
 
 @dataclass
@@ -276,6 +277,65 @@ def peak_memory(fn, device) -> float:
     return float(peak)
 
 
+#: op-name fragments → the categories of :func:`profile_breakdown`, first match wins
+PROFILE_GROUPS = [
+    ('grid_sampler_2d_backward', 'sampling backward (input + offset gradients: grid_sampler_2d_backward)'),
+    ('grid_sampler_2d', 'sampling (grid_sampler_2d)'),
+    ('mm', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('mkldnn_convolution', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('convolution_backward', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('mul', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('add', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('div', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('copy_', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('fill_', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('sum', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('min', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+]
+
+
+def profile_breakdown(fn, ref_fn, passes=3, out=print, ref_name='dense_conv'):
+    """Self CPU time per pass of ``fn`` by category (:data:`PROFILE_GROUPS`, the rest is 'other': Python, views,
+    allocations) from ``torch.profiler``, in ms and in units of ``ref_fn``'s total (profiled alike, interleaved).
+
+    Returns:
+        dict category → ms per pass, plus ``'total'`` and ``'reference'`` (``ref_fn``'s ms per pass).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    def self_ms(prof):
+        per = {}
+        for ev in prof.key_averages():
+            per[ev.key] = per.get(ev.key, 0.0) + ev.self_cpu_time_total / 1e3
+        return per
+
+    fn()
+    ref_fn()
+    totals, ref_total = {}, 0.0
+    for _ in range(passes):  # interleaved, so that both see the same load
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        for k, v in self_ms(prof).items():
+            totals[k] = totals.get(k, 0.0) + v / passes
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            ref_fn()
+        ref_total += sum(self_ms(prof).values()) / passes
+    groups = {}
+    for key, ms in totals.items():
+        name = key.split('::')[-1]
+        cat = next((c for frag, c in PROFILE_GROUPS if key.startswith('aten::') and frag in name), 'other (Python, '
+                   'views, allocations)')
+        groups[cat] = groups.get(cat, 0.0) + ms
+    total = sum(groups.values())
+    out(f'{"category":<72}{"ms/pass":>9}{"share":>7}{"x " + ref_name:>14}')
+    for cat, ms in sorted(groups.items(), key=lambda kv: -kv[1]):
+        out(f'{cat:<72}{ms:>9.1f}{ms / total:>7.0%}{ms / ref_total:>14.2f}')
+    out(f'{"total":<72}{total:>9.1f}{1:>7.0%}{total / ref_total:>14.2f}')
+    out(f'{ref_name + " (reference)":<72}{ref_total:>9.1f}{"":>7}{1:>14.2f}')
+    groups['total'], groups['reference'] = total, ref_total
+    return groups
+
+
 def parse_size(text: str):
     try:
         b, s = text.lower().split('x')
@@ -388,6 +448,9 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true',
                    help=f'small subset: sizes {QUICK_SIZES}, cases {QUICK_CASES}, 2 repeats (unless given)')
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
+    p.add_argument('--profile', default=None, metavar='CASE',
+                   help='instead of the table: where the time of CASE goes (torch.profiler self CPU time by category, '
+                        'per pass and in units of the first case), at every size, over --repeats passes')
     args = p.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -405,10 +468,31 @@ def main(argv=None):
           f'warmup={args.warmup} C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; '
           f'ratios vs {cases[0].name}')
     print(f'load average (1/5/15 min) before: {_load()}; {os.cpu_count()} CPUs')
+    if args.profile is not None:
+        if args.profile not in case_names():
+            p.error(f'unknown case {args.profile!r} for --profile; known cases: {case_names()}')
+        target = next(c for c in CASES if c.name == args.profile)
+        dtype = getattr(torch, args.dtype)
+        for b, size in sizes:
+            shape = Shape(b, args.channels, size, args.groups, args.kernel)
+            fn, ref_fn = target.setup(shape, torch.device(args.device), dtype), \
+                cases[0].setup(shape, torch.device(args.device), dtype)
+            if fn is None:
+                print(f'{args.profile} is not available here')
+                return
+            print(f'\n{args.profile} at {b}x{args.channels}x{size}x{size}:')
+            profile_breakdown(fn, ref_fn, passes=repeats, ref_name=cases[0].name)
+        print(f'load average (1/5/15 min) after: {_load()}')
+        _print_gemm_choices()
+        return
     run_table(sizes, cases, channels=args.channels, groups=args.groups, kernel=args.kernel, repeats=repeats,
               warmup=args.warmup, device=args.device, dtype=getattr(torch, args.dtype),
               memory=not args.no_memory)
     print(f'load average (1/5/15 min) after: {_load()}')
+    _print_gemm_choices()
+
+
+def _print_gemm_choices():
     choices = deform_conv_gemm_choices()
     if choices:
         print('deform_conv2d matrix products, engine chosen by measurement:')

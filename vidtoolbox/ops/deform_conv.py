@@ -481,6 +481,8 @@ def _onednn_ok(t: torch.Tensor) -> bool:
 
 #: 'auto' takes oneDNN only when it was at least this much faster than torch.mm (timing noise must not flip it)
 _ONEDNN_MARGIN = 0.9
+#: timed rounds per engine when 'auto' measures a product
+_CALIBRATION_ROUNDS = 4
 
 
 def _gemm(key: tuple, runners: dict, args: tuple, scratch: Optional[tuple] = None):
@@ -489,8 +491,8 @@ def _gemm(key: tuple, runners: dict, args: tuple, scratch: Optional[tuple] = Non
     Every runner computes the same product and may run several times (calibration): runners either write a
     destination they fully overwrite, or accumulate into their first argument — then ``scratch`` are the
     arguments the calibration runs use instead. Calibration: one warm-up run per engine (oneDNN builds its
-    primitive on the first call of a shape), then three rounds alternating the engines; the best time of each
-    counts, and oneDNN is chosen only when it beats ``torch.mm`` by 10 % or more.
+    primitive on the first call of a shape), then rounds alternating the engines; the best time of each counts,
+    and oneDNN is chosen only when it beats ``torch.mm`` by 10 % or more.
     """
     engine = _GEMM['engine']
     if len(runners) == 1:
@@ -500,15 +502,18 @@ def _gemm(key: tuple, runners: dict, args: tuple, scratch: Optional[tuple] = Non
         engine = _GEMM_CHOICES.get(key)
         if engine is None:
             cal = args if scratch is None else scratch
+            # single-threaded: this thread's CPU time, which other processes' load disturbs far less than the wall
+            # time; several threads: wall time
+            clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
             best = {}
             for name, run in runners.items():
                 run(*cal)
                 best[name] = float('inf')
-            for _ in range(3):
+            for _ in range(_CALIBRATION_ROUNDS):
                 for name, run in runners.items():
-                    t0 = time.perf_counter()
+                    t0 = clock()
                     run(*cal)
-                    best[name] = min(best[name], time.perf_counter() - t0)
+                    best[name] = min(best[name], clock() - t0)
             engine = 'onednn' if best['onednn'] < _ONEDNN_MARGIN * best['mm'] else 'mm'
             with _GEMM_LOCK:
                 _GEMM_CHOICES[key] = engine
