@@ -15,7 +15,8 @@ Rows:
   masks from PCD's ``C``-channel offset features (included in the block rows below).
 * ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, columns kept
   for the backward pass within its default budget) / mmcv's compiled op (``n/a`` when mmcv full is not
-  importable); ``deform_conv2d[plain]``: the same
+  importable); ``deform_conv2d[resample]``: the op with ``keep_bytes=0`` (the backward samples the columns
+  again instead of keeping them: less memory, more time); ``deform_conv2d[plain]``: the same
   function written plainly as all ``k²`` warps stacked with one ``grid_sample`` + a 1×1 conv
   (:func:`vidtoolbox.models.alignment.warp_n_offsets`), autograd keeping the stacked warps for backward.
 * Alignment blocks, built the way EDVR-M's PCD builds them (``in/out/cond_channels = C``, called with a
@@ -54,7 +55,18 @@ Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 3�
 
 A wider grid: ``--sizes 2x64 4x64 2x128 4x128 --repeats 5`` (about 4× longer).
 
-and ``--quick`` for a small subset (one size, the main rows, 2 repeats; ~20 s).
+Against another version of the op, interleaved (``deform_conv2d[baseline]`` row and paired ratios)::
+
+    git show 9b049db:vidtoolbox/ops/deform_conv.py > /tmp/deform_conv_before.py
+    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1 --repeats 10 \\
+        --cases dense_conv 'deform_conv2d[torch]' --baseline /tmp/deform_conv_before.py
+
+Where the time of one row goes (``torch.profiler`` self CPU time by category, in units of the first row)::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1 --profile 'deform_conv2d[torch]' \\
+        --cases dense_conv
+
+``--quick``: a small subset (one size, the main rows, 2 repeats; ~20 s).
 """
 import argparse
 import os
@@ -72,7 +84,8 @@ from vidtoolbox.ops import (deform_conv2d, deform_conv_gemm_choices, mmcv_deform
 from vidtoolbox.registry import MODELS
 
 __all__ = ['Shape', 'Case', 'CASES', 'PAIRS', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names',
-           'run_table', 'paired_ratios', 'profile_breakdown', 'PROFILE_GROUPS', 'dcn_plain', 'time_once',
+           'run_table', 'paired_ratios', 'profile_breakdown', 'PROFILE_GROUPS', 'baseline_case', 'dcn_plain',
+           'time_once',
            'peak_memory', 'parse_size', 'main']
 
 
@@ -122,14 +135,14 @@ def setup_offset_conv(s: Shape, device, dtype):
     return lambda: F.conv2d(x, w, b, padding=pad).backward(gout)
 
 
-def _setup_dcn(backend):
+def _setup_dcn(backend, **kwargs):
     def setup(s: Shape, device, dtype):
         if backend == 'mmcv' and not mmcv_deform_conv_available():
             return None
         x, w, b, gout = _conv_params(s, device, dtype)
         off, mask = _dcn_inputs(s, device, dtype)
         pad = s.kernel // 2
-        return lambda: deform_conv2d(x, off, w, b, padding=pad, mask=mask, backend=backend).backward(gout)
+        return lambda: deform_conv2d(x, off, w, b, padding=pad, mask=mask, backend=backend, **kwargs).backward(gout)
     return setup
 
 
@@ -147,6 +160,28 @@ def dcn_plain(x, offset, weight, bias, mask=None):
     base = taps.repeat(groups, 1).reshape(1, 2 * groups * K, 1, 1)
     # warp_n_offsets stacks channel c·K + k (input-channel-major) = the layout of weight.view(Cout, Cin·K)
     return F.conv2d(warp_n_offsets(x, offset + base, groups, mask), weight.reshape(cout, cin * K, 1, 1), bias)
+
+
+def baseline_case(path: str) -> Case:
+    """A ``deform_conv2d[baseline]`` row running ``deform_conv2d`` from another version of
+    ``vidtoolbox/ops/deform_conv.py`` (a file path, e.g. ``git show REV:vidtoolbox/ops/deform_conv.py > old.py``),
+    timed interleaved with the current op; the file must import nothing from the toolbox."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('deform_conv_baseline', path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f'--baseline: cannot load {path!r} as a Python module')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    op = getattr(module, 'deform_conv2d', None)
+    if op is None:
+        raise ValueError(f'--baseline: {path!r} defines no deform_conv2d')
+
+    def setup(s: Shape, device, dtype):
+        x, w, b, gout = _conv_params(s, device, dtype)
+        off, mask = _dcn_inputs(s, device, dtype)
+        pad = s.kernel // 2
+        return lambda: op(x, off, w, b, padding=pad, mask=mask, backend='torch').backward(gout)
+    return Case('deform_conv2d[baseline]', setup)
 
 
 def setup_dcn_plain(s: Shape, device, dtype):
@@ -205,6 +240,7 @@ CASES = [
     Case('dense_conv', setup_dense_conv),
     Case('offset_conv', setup_offset_conv),
     Case('deform_conv2d[torch]', _setup_dcn('torch')),
+    Case('deform_conv2d[resample]', _setup_dcn('torch', keep_bytes=0)),
     Case('deform_conv2d[plain]', setup_dcn_plain),
     Case('deform_conv2d[mmcv]', _setup_dcn('mmcv')),
     Case('DCNv2Align', _setup_block(dict(type='DCNv2Align'), groups_from_shape=True, kernel_from_shape=True)),
@@ -448,6 +484,9 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true',
                    help=f'small subset: sizes {QUICK_SIZES}, cases {QUICK_CASES}, 2 repeats (unless given)')
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
+    p.add_argument('--baseline', default=None, metavar='FILE',
+                   help='add a row deform_conv2d[baseline] running deform_conv2d from FILE (another version of '
+                        'vidtoolbox/ops/deform_conv.py), right after deform_conv2d[torch], with its paired ratio')
     p.add_argument('--profile', default=None, metavar='CASE',
                    help='instead of the table: where the time of CASE goes (torch.profiler self CPU time by category, '
                         'per pass and in units of the first case), at every size, over --repeats passes')
@@ -464,6 +503,15 @@ def main(argv=None):
     cases = [c for c in CASES if wanted is None or c.name in wanted]
     if not cases:
         p.error(f'no case matches {args.cases}; known cases: {case_names()}')
+    pairs = None
+    if args.baseline is not None:
+        try:
+            base_case = baseline_case(args.baseline)
+        except (OSError, ValueError, ImportError, SyntaxError) as err:
+            p.error(f'--baseline {args.baseline}: {err}')
+        at = next((i + 1 for i, c in enumerate(cases) if c.name == 'deform_conv2d[torch]'), len(cases))
+        cases.insert(at, base_case)
+        pairs = PAIRS + [('deform_conv2d[torch]', 'deform_conv2d[baseline]'), ('deform_conv2d[baseline]', 'dense_conv')]
     print(f'device={args.device} dtype={args.dtype} threads={torch.get_num_threads()} repeats={repeats} '
           f'warmup={args.warmup} C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; '
           f'ratios vs {cases[0].name}')
@@ -487,7 +535,7 @@ def main(argv=None):
         return
     run_table(sizes, cases, channels=args.channels, groups=args.groups, kernel=args.kernel, repeats=repeats,
               warmup=args.warmup, device=args.device, dtype=getattr(torch, args.dtype),
-              memory=not args.no_memory)
+              memory=not args.no_memory, pairs=pairs)
     print(f'load average (1/5/15 min) after: {_load()}')
     _print_gemm_choices()
 

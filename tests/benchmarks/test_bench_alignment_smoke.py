@@ -58,6 +58,27 @@ def test_every_case_runs_at_a_tiny_size(bench):
     assert dcn['peak_bytes'] > next(r for r in rows if r['name'] == 'dense_conv')['peak_bytes']
 
 
+def test_baseline_row_and_profile(bench, capsys, tmp_path):
+    """--baseline FILE times another version of the op side by side; --profile prints the time by category."""
+    src = Path(__file__).resolve().parents[2] / 'vidtoolbox' / 'ops' / 'deform_conv.py'
+    copy = tmp_path / 'deform_conv_copy.py'
+    copy.write_text(src.read_text())
+    small = ['--sizes', '1x8', '--channels', '8', '--groups', '2', '--repeats', '1', '--warmup', '0']
+    bench.main(small + ['--cases', 'dense_conv', 'deform_conv2d[torch]', '--no-memory', '--baseline', str(copy)])
+    text = capsys.readouterr().out
+    assert 'deform_conv2d[baseline]' in text
+    assert 'deform_conv2d[torch] / deform_conv2d[baseline]' in text
+    (tmp_path / 'empty.py').write_text('x = 1\n')
+    with pytest.raises(SystemExit):
+        bench.main(small + ['--baseline', str(tmp_path / 'empty.py')])
+    assert 'defines no deform_conv2d' in capsys.readouterr().err
+    bench.main(small + ['--cases', 'dense_conv', '--profile', 'deform_conv2d[torch]'])
+    text = capsys.readouterr().out
+    assert 'sampling backward' in text and 'x dense_conv' in text and 'total' in text
+    with pytest.raises(SystemExit):
+        bench.main(small + ['--profile', 'nope'])
+
+
 def test_paired_ratios_are_medians_of_same_round_ratios(bench):
     rows = [dict(name='A', times_s=[2.0, 4.0, 6.0], cpu_times_s=[1.0, 1.0, 1.0], peak_bytes=30.0),
             dict(name='B', times_s=[1.0, 1.0, 2.0], cpu_times_s=[2.0, 4.0, 1.0], peak_bytes=10.0),

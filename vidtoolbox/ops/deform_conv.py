@@ -28,9 +28,10 @@ Layout (the same as mmcv's ``modulated_deform_conv2d`` and torchvision's ``defor
   ``(Cout, Cin/groups, kh, kw)`` is the 1×1 weight ``(Cout, Cin/groups·N, 1, 1)`` of :func:`n_offset_conv2d`.
 
 Sampling position of base position ``n`` at output ``(ho, wo)``:
-``y = ho·stride_h − pad_h + base_n,y + dy``, ``x = wo·stride_w − pad_w + base_n,x + dx``; for a DCN tap ``(i, j)``,
-``base = (i·dilation_h, j·dilation_w)``. A sample is bilinear over its four integer neighbours, each neighbour
-outside the image counting as 0 (so a sample is 0 once ``y <= -1``, ``y >= H``, ``x <= -1`` or ``x >= W``).
+``y = ho·stride_h − pad_h + base_n,y + dy``, ``x = wo·stride_w − pad_w + base_n,x + dx``; for a DCN tap
+``(i, j)``, ``base = (i·dilation_h, j·dilation_w)``. A sample is bilinear over its four integer neighbours, each
+neighbour outside the image counting as 0 (so a sample is 0 once ``y <= -1``, ``y >= H``, ``x <= -1`` or
+``x >= W``).
 
 How it runs (the same code on every device; tuned for the CPU). The samples ("columns", ``Cin·N`` rows per
 output pixel) are N times larger than the input, so the op works on *chunks* of whole images or output rows whose
@@ -485,11 +486,11 @@ _ONEDNN_MARGIN = 0.9
 _CALIBRATION_ROUNDS = 4
 
 
-def _gemm(key: tuple, runners: dict, args: tuple, scratch: Optional[tuple] = None):
+def _gemm(key: tuple, runners: dict, args: tuple, scratch=None):
     """Run ``runners[engine](*args)``; with ``'auto'`` the engine is measured once per ``key``.
 
     Every runner computes the same product and may run several times (calibration): runners either write a
-    destination they fully overwrite, or accumulate into their first argument — then ``scratch`` are the
+    destination they fully overwrite, or accumulate into their first argument — then ``scratch()`` returns the
     arguments the calibration runs use instead. Calibration: one warm-up run per engine (oneDNN builds its
     primitive on the first call of a shape), then rounds alternating the engines; the best time of each counts,
     and oneDNN is chosen only when it beats ``torch.mm`` by 10 % or more.
@@ -501,7 +502,7 @@ def _gemm(key: tuple, runners: dict, args: tuple, scratch: Optional[tuple] = Non
         key = key + (f'threads={torch.get_num_threads()}',)
         engine = _GEMM_CHOICES.get(key)
         if engine is None:
-            cal = args if scratch is None else scratch
+            cal = args if scratch is None else scratch()
             # single-threaded: this thread's CPU time, which other processes' load disturbs far less than the wall
             # time; several threads: wall time
             clock = time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
@@ -594,7 +595,7 @@ class _Products:
         runners = {'mm': self._mm_weight_grad}
         if self.dnn:
             runners['onednn'] = self._dnn_weight_grad
-        _gemm(self._key('weight_grad', cols), runners, (acc, go, cols), (torch.zeros_like(acc), go, cols))
+        _gemm(self._key('weight_grad', cols), runners, (acc, go, cols), lambda: (torch.zeros_like(acc), go, cols))
 
     def _mm_weight_grad(self, acc, go, cols):
         for bi in range(cols.shape[0]):
@@ -766,8 +767,8 @@ class _NOffsetConvFunction(torch.autograd.Function):
                 prods = _Products(w4, plan.groups, R, Wo)
                 grid = plan.grid(grid_buf, off, b0, b1, r0, r1)
                 mc = None if m is None else m[b0:b1, :, :, :, cs]  # (nb, G, 1, N, P)
-                # dL/dm = Σ_c gcols·sample over the group's channels, computed as (Σ_c gcols·(m·sample)) / m from the
-                # masked columns (kept or resampled: the same numbers either way), except where |m| is so small
+                # dL/dm = Σ_c gcols·sample over the group's channels, computed as (Σ_c gcols·(m·sample)) / m from
+                # the masked columns (kept or resampled: the same numbers either way), except where |m| is so small
                 # that m·sample may be subnormal: there the unmasked samples are used.
                 exact = need_mask and check_tiny and bool((mc.abs() < tiny).any())
                 cols = raw = None  # the masked columns; the unmasked ones (only for `exact`)
