@@ -49,7 +49,7 @@ reusable CPU workspaces are released before each measured pass
 The footer lists the engine (MKL ``mm`` or ``onednn``) that :func:`vidtoolbox.ops.deform_conv2d` measured and
 chose for each of its matrix products (:func:`vidtoolbox.ops.deform_conv_gemm_choices`).
 
-Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 3–5 minutes on one loaded core)::
+Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 4–7 minutes on a loaded 2-core machine)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1
 
