@@ -13,8 +13,10 @@ Rows:
 * ``dense_conv``: ``conv2d`` ``C → C``, ``k×k`` — the reference of the ratio columns.
 * ``offset_conv``: ``conv2d`` ``C → 3·G·k²``, ``k×k`` — what a DCN block spends on predicting its offsets and
   masks from PCD's ``C``-channel offset features (included in the block rows below).
-* ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, recomputing
-  backward) / mmcv's compiled op (``n/a`` when mmcv full is not importable); ``deform_conv2d[plain]``: the same
+* ``deform_conv2d[torch]`` / ``[mmcv]``: the raw op :func:`vidtoolbox.ops.deform_conv2d` (chunked, columns kept
+  for the backward pass within its default budget) / mmcv's compiled op (``n/a`` when mmcv full is not
+  importable); ``deform_conv2d[resample]``: the op with ``keep_bytes=0`` (the backward samples the columns
+  again instead of keeping them: less memory, more time); ``deform_conv2d[plain]``: the same
   function written plainly as all ``k²`` warps stacked with one ``grid_sample`` + a 1×1 conv
   (:func:`vidtoolbox.models.alignment.warp_n_offsets`), autograd keeping the stacked warps for backward.
 * Alignment blocks, built the way EDVR-M's PCD builds them (``in/out/cond_channels = C``, called with a
@@ -26,23 +28,48 @@ Rows:
   with small random weights (offsets of a few pixels, as after training) instead of their zero init.
 
 Time: cases are interleaved round-robin (``--repeats`` rounds after ``--warmup`` rounds) so that load from
-other processes hits all of them alike; the table shows the median and the minimum over rounds, and the
-ratio of medians to the ``dense_conv`` row.
+other processes hits all of them alike; the table shows the median and the minimum wall time over rounds, the
+median CPU time of the process (``time.process_time``: with one thread, the time the pass actually ran, which
+other processes disturb less than the wall time; with more threads it adds up the threads, idle spinning
+included), and the ratio of medians to the ``dense_conv`` row. The header prints the load average
+(``os.getloadavg()``) before and after the run.
+
+Paired ratios (:data:`PAIRS`, printed under each size): ``deform_conv2d[torch]`` / ``dense_conv``,
+``NOffsetAlign[N=k2]`` / ``DCNv2Align`` and ``NOffsetAlign[N=25,G=1]`` / ``NOffsetAlign[N=k2]``, each the median
+over rounds of the ratio of the two rows' times *in the same round* (wall and CPU), so that both sides of a ratio
+saw the same load; plus their peak-memory ratio.
 
 Peak memory: on CPU, the peak of the running sum of the tensor allocations and frees that
 ``torch.profiler`` records (``profile_memory=True``) during one forward+backward pass, i.e. the extra memory
 above the live inputs (not ``tracemalloc``, which cannot see tensor storage, nor RSS, which never goes down);
-on CUDA, ``torch.cuda.max_memory_allocated`` above the memory allocated before the pass.
+on CUDA, ``torch.cuda.max_memory_allocated`` above the memory allocated before the pass. The deformable op's
+reusable CPU workspaces are released before each measured pass
+(:func:`vidtoolbox.ops.release_deform_conv_workspace`), so that the pass allocates them and they are counted.
 
-Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 4–5 minutes on one loaded core)::
+The footer lists the engine (MKL ``mm`` or ``onednn``) that :func:`vidtoolbox.ops.deform_conv2d` measured and
+chose for each of its matrix products (:func:`vidtoolbox.ops.deform_conv_gemm_choices`).
+
+Example (the full default table — sizes 4x64 and 2x128, 3 repeats — about 4–7 minutes on a loaded 2-core machine)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1
 
 A wider grid: ``--sizes 2x64 4x64 2x128 4x128 --repeats 5`` (about 4× longer).
 
-and ``--quick`` for a small subset (one size, the main rows, 2 repeats; ~20 s).
+Against another version of the op, interleaved (``deform_conv2d[baseline]`` row and paired ratios)::
+
+    git show 9b049db:vidtoolbox/ops/deform_conv.py > /tmp/deform_conv_before.py
+    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1 --repeats 10 \\
+        --cases dense_conv 'deform_conv2d[torch]' --baseline /tmp/deform_conv_before.py
+
+Where the time of one row goes (``torch.profiler`` self CPU time by category, in units of the first row)::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_alignment.py --threads 1 --profile 'deform_conv2d[torch]' \\
+        --cases dense_conv
+
+``--quick``: a small subset (one size, the main rows, 2 repeats; ~20 s).
 """
 import argparse
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -52,11 +79,14 @@ import torch
 import torch.nn.functional as F
 
 from vidtoolbox.models.alignment import warp_n_offsets
-from vidtoolbox.ops import deform_conv2d, mmcv_deform_conv_available
+from vidtoolbox.ops import (deform_conv2d, deform_conv_gemm_choices, mmcv_deform_conv_available,
+                            release_deform_conv_workspace)
 from vidtoolbox.registry import MODELS
 
-__all__ = ['Shape', 'Case', 'CASES', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names', 'run_table',
-           'dcn_plain', 'time_once', 'peak_memory', 'parse_size', 'main']
+__all__ = ['Shape', 'Case', 'CASES', 'PAIRS', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names',
+           'run_table', 'paired_ratios', 'profile_breakdown', 'PROFILE_GROUPS', 'baseline_case', 'dcn_plain',
+           'time_once',
+           'peak_memory', 'parse_size', 'main']
 
 
 @dataclass
@@ -105,14 +135,14 @@ def setup_offset_conv(s: Shape, device, dtype):
     return lambda: F.conv2d(x, w, b, padding=pad).backward(gout)
 
 
-def _setup_dcn(backend):
+def _setup_dcn(backend, **kwargs):
     def setup(s: Shape, device, dtype):
         if backend == 'mmcv' and not mmcv_deform_conv_available():
             return None
         x, w, b, gout = _conv_params(s, device, dtype)
         off, mask = _dcn_inputs(s, device, dtype)
         pad = s.kernel // 2
-        return lambda: deform_conv2d(x, off, w, b, padding=pad, mask=mask, backend=backend).backward(gout)
+        return lambda: deform_conv2d(x, off, w, b, padding=pad, mask=mask, backend=backend, **kwargs).backward(gout)
     return setup
 
 
@@ -130,6 +160,28 @@ def dcn_plain(x, offset, weight, bias, mask=None):
     base = taps.repeat(groups, 1).reshape(1, 2 * groups * K, 1, 1)
     # warp_n_offsets stacks channel c·K + k (input-channel-major) = the layout of weight.view(Cout, Cin·K)
     return F.conv2d(warp_n_offsets(x, offset + base, groups, mask), weight.reshape(cout, cin * K, 1, 1), bias)
+
+
+def baseline_case(path: str) -> Case:
+    """A ``deform_conv2d[baseline]`` row running ``deform_conv2d`` from another version of
+    ``vidtoolbox/ops/deform_conv.py`` (a file path, e.g. ``git show REV:vidtoolbox/ops/deform_conv.py > old.py``),
+    timed interleaved with the current op; the file must import nothing from the toolbox."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('deform_conv_baseline', path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f'--baseline: cannot load {path!r} as a Python module')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    op = getattr(module, 'deform_conv2d', None)
+    if op is None:
+        raise ValueError(f'--baseline: {path!r} defines no deform_conv2d')
+
+    def setup(s: Shape, device, dtype):
+        x, w, b, gout = _conv_params(s, device, dtype)
+        off, mask = _dcn_inputs(s, device, dtype)
+        pad = s.kernel // 2
+        return lambda: op(x, off, w, b, padding=pad, mask=mask, backend='torch').backward(gout)
+    return Case('deform_conv2d[baseline]', setup)
 
 
 def setup_dcn_plain(s: Shape, device, dtype):
@@ -188,6 +240,7 @@ CASES = [
     Case('dense_conv', setup_dense_conv),
     Case('offset_conv', setup_offset_conv),
     Case('deform_conv2d[torch]', _setup_dcn('torch')),
+    Case('deform_conv2d[resample]', _setup_dcn('torch', keep_bytes=0)),
     Case('deform_conv2d[plain]', setup_dcn_plain),
     Case('deform_conv2d[mmcv]', _setup_dcn('mmcv')),
     Case('DCNv2Align', _setup_block(dict(type='DCNv2Align'), groups_from_shape=True, kernel_from_shape=True)),
@@ -201,6 +254,10 @@ CASES = [
     Case('MultiSPyNet[N=3,img]', _setup_block(dict(type='MultiSPyNetAlign', num_flows=3, level='image',
                                                    zero_init_flow=False), images=True)),
 ]
+
+#: (numerator, denominator) rows whose time ratio is taken round by round (see the module docstring)
+PAIRS = [('deform_conv2d[torch]', 'dense_conv'), ('NOffsetAlign[N=k2]', 'DCNv2Align'),
+         ('NOffsetAlign[N=25,G=1]', 'NOffsetAlign[N=k2]')]
 
 #: the default table: EDVR-M's batch 2–4 at 64² and 128² (the full 4×4 grid takes ~4× longer; pass --sizes)
 DEFAULT_SIZES = [(4, 64), (2, 128)]
@@ -220,15 +277,22 @@ def _sync(device):
 
 
 def time_once(fn, device) -> float:
+    """Wall time of ``fn()`` (seconds), synchronising accelerators."""
+    return _time_once(fn, device)[0]
+
+
+def _time_once(fn, device):
+    """``(wall, cpu)`` seconds of ``fn()``; cpu = this process's CPU time (all its threads)."""
     _sync(device)
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
     _sync(device)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def peak_memory(fn, device) -> float:
     """Peak extra bytes allocated during ``fn()`` (see module docstring for the method)."""
+    release_deform_conv_workspace()  # pooled CPU workspaces would otherwise be reused without an allocation
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
         base = torch.cuda.memory_allocated(device)
@@ -249,6 +313,65 @@ def peak_memory(fn, device) -> float:
     return float(peak)
 
 
+#: op-name fragments → the categories of :func:`profile_breakdown`, first match wins
+PROFILE_GROUPS = [
+    ('grid_sampler_2d_backward', 'sampling backward (input + offset gradients: grid_sampler_2d_backward)'),
+    ('grid_sampler_2d', 'sampling (grid_sampler_2d)'),
+    ('mm', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('mkldnn_convolution', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('convolution_backward', 'matrix products (torch.mm / oneDNN 1x1 conv)'),
+    ('mul', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('add', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('div', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('copy_', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('fill_', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('sum', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+    ('min', 'element-wise (mask, mask gradient, grid, offset gradient, copies)'),
+]
+
+
+def profile_breakdown(fn, ref_fn, passes=3, out=print, ref_name='dense_conv'):
+    """Self CPU time per pass of ``fn`` by category (:data:`PROFILE_GROUPS`, the rest is 'other': Python, views,
+    allocations) from ``torch.profiler``, in ms and in units of ``ref_fn``'s total (profiled alike, interleaved).
+
+    Returns:
+        dict category → ms per pass, plus ``'total'`` and ``'reference'`` (``ref_fn``'s ms per pass).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    def self_ms(prof):
+        per = {}
+        for ev in prof.key_averages():
+            per[ev.key] = per.get(ev.key, 0.0) + ev.self_cpu_time_total / 1e3
+        return per
+
+    fn()
+    ref_fn()
+    totals, ref_total = {}, 0.0
+    for _ in range(passes):  # interleaved, so that both see the same load
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            fn()
+        for k, v in self_ms(prof).items():
+            totals[k] = totals.get(k, 0.0) + v / passes
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            ref_fn()
+        ref_total += sum(self_ms(prof).values()) / passes
+    groups = {}
+    for key, ms in totals.items():
+        name = key.split('::')[-1]
+        cat = next((c for frag, c in PROFILE_GROUPS if key.startswith('aten::') and frag in name), 'other (Python, '
+                   'views, allocations)')
+        groups[cat] = groups.get(cat, 0.0) + ms
+    total = sum(groups.values())
+    out(f'{"category":<72}{"ms/pass":>9}{"share":>7}{"x " + ref_name:>14}')
+    for cat, ms in sorted(groups.items(), key=lambda kv: -kv[1]):
+        out(f'{cat:<72}{ms:>9.1f}{ms / total:>7.0%}{ms / ref_total:>14.2f}')
+    out(f'{"total":<72}{total:>9.1f}{1:>7.0%}{total / ref_total:>14.2f}')
+    out(f'{ref_name + " (reference)":<72}{ref_total:>9.1f}{"":>7}{1:>14.2f}')
+    groups['total'], groups['reference'] = total, ref_total
+    return groups
+
+
 def parse_size(text: str):
     try:
         b, s = text.lower().split('x')
@@ -258,12 +381,14 @@ def parse_size(text: str):
 
 
 def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=2, device='cpu',
-              dtype=torch.float32, memory=True, out=print):
+              dtype=torch.float32, memory=True, out=print, pairs=None):
     """Time (and measure) ``cases`` at every ``(B, S)`` of ``sizes``; print the table with ``out``.
 
     Returns:
-        list of row dicts ``name, batch, size, median_s, min_s, peak_bytes, t_ratio, mem_ratio`` (``None``
-        values for a case that is unavailable here; ratios relative to ``cases[0]``).
+        list of row dicts ``name, batch, size, median_s, min_s, cpu_s, times_s, cpu_times_s, peak_bytes, t_ratio,
+        mem_ratio`` (``None`` values for a case that is unavailable here; ratios relative to ``cases[0]``;
+        ``times_s`` / ``cpu_times_s`` the per-round wall / CPU times). Under each size, the paired ratios of
+        ``pairs`` (default :data:`PAIRS`; the pairs whose rows both ran) are printed, see :func:`paired_ratios`.
     """
     device = torch.device(device)
     cases = list(cases)
@@ -271,8 +396,10 @@ def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=
         raise ValueError(f'run_table: no cases given; known cases: {case_names()}')
     if repeats < 1 or warmup < 0:
         raise ValueError(f'run_table: need repeats >= 1 and warmup >= 0, got repeats={repeats}, warmup={warmup}')
+    pairs = PAIRS if pairs is None else pairs
     ref = cases[0].name
-    header = f'{"case":<25}{"shape":>14}{"median ms":>11}{"min ms":>9}{"peak MB":>9}{"t ratio":>9}{"mem ratio":>10}'
+    header = (f'{"case":<25}{"shape":>14}{"median ms":>11}{"min ms":>9}{"cpu ms":>9}{"peak MB":>9}{"t ratio":>9}'
+              f'{"mem ratio":>10}')
     out(header)
     out('-' * len(header))
     rows = []
@@ -281,30 +408,62 @@ def run_table(sizes, cases, channels=64, groups=8, kernel=3, repeats=10, warmup=
         fns = {c.name: c.setup(shape, device, dtype) for c in cases}
         runnable = {k: f for k, f in fns.items() if f is not None}
         times = {k: [] for k in runnable}
+        cpu = {k: [] for k in runnable}
         for r in range(warmup + repeats):
             for k, f in runnable.items():
-                t = time_once(f, device)
+                t, c = _time_once(f, device)
                 if r >= warmup:
                     times[k].append(t)
+                    cpu[k].append(c)
         mem = {k: (peak_memory(f, device) if memory else None) for k, f in runnable.items()}
         label = f'{b}x{channels}x{size}x{size}'
+        size_rows = []
         for c in cases:
             if c.name not in runnable:
                 out(f'{c.name:<25}{label:>14}{"n/a (not available)":>30}')
-                rows.append(dict(name=c.name, batch=b, size=size, median_s=None, min_s=None, peak_bytes=None,
-                                 t_ratio=None, mem_ratio=None))
+                size_rows.append(dict(name=c.name, batch=b, size=size, median_s=None, min_s=None, cpu_s=None,
+                                      times_s=None, cpu_times_s=None, peak_bytes=None, t_ratio=None,
+                                      mem_ratio=None))
                 continue
-            med, mn = statistics.median(times[c.name]), min(times[c.name])
+            med, mn, cmed = statistics.median(times[c.name]), min(times[c.name]), statistics.median(cpu[c.name])
             t_ratio = med / statistics.median(times[ref]) if ref in runnable else float('nan')
             mb = mem[c.name]
             m_ratio = None if mb is None or not mem.get(ref) else mb / mem[ref]
             mem_s = '-' if mb is None else f'{mb / 2**20:.1f}'
             m_ratio_s = '-' if m_ratio is None else f'{m_ratio:.2f}'
-            out(f'{c.name:<25}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{mem_s:>9}{t_ratio:>9.2f}{m_ratio_s:>10}')
-            rows.append(dict(name=c.name, batch=b, size=size, median_s=med, min_s=mn, peak_bytes=mb,
-                             t_ratio=t_ratio, mem_ratio=m_ratio))
+            out(f'{c.name:<25}{label:>14}{med * 1e3:>11.1f}{mn * 1e3:>9.1f}{cmed * 1e3:>9.1f}{mem_s:>9}'
+                f'{t_ratio:>9.2f}{m_ratio_s:>10}')
+            size_rows.append(dict(name=c.name, batch=b, size=size, median_s=med, min_s=mn, cpu_s=cmed,
+                                  times_s=list(times[c.name]), cpu_times_s=list(cpu[c.name]), peak_bytes=mb,
+                                  t_ratio=t_ratio, mem_ratio=m_ratio))
+        for p in paired_ratios(size_rows, pairs):
+            mem_s = '' if p['mem_ratio'] is None else f', peak memory {p["mem_ratio"]:.2f}x'
+            out(f'  {p["name"]:<46} {p["t_ratio"]:5.2f}x wall, {p["cpu_ratio"]:5.2f}x cpu '
+                f'(median over {p["rounds"]} rounds of same-round ratios){mem_s}')
+        rows.extend(size_rows)
         out('')
     return rows
+
+
+def paired_ratios(rows, pairs=None):
+    """Same-round time ratios of ``pairs`` among ``rows`` of one size (as returned by :func:`run_table`).
+
+    Returns:
+        list of dicts ``name ('A / B'), t_ratio, cpu_ratio`` (medians over rounds of ``time_A / time_B`` measured in
+        the same round, wall and CPU), ``rounds`` and ``mem_ratio`` (peak memory A / B, None when not measured),
+        for the pairs whose two rows both ran.
+    """
+    by_name = {r['name']: r for r in rows if r.get('times_s')}
+    result = []
+    for num, den in (PAIRS if pairs is None else pairs):
+        if num not in by_name or den not in by_name:
+            continue
+        a, b = by_name[num], by_name[den]
+        t = statistics.median(x / y for x, y in zip(a['times_s'], b['times_s']))
+        c = statistics.median(x / max(y, 1e-9) for x, y in zip(a['cpu_times_s'], b['cpu_times_s']))
+        m = a['peak_bytes'] / b['peak_bytes'] if a['peak_bytes'] and b['peak_bytes'] else None
+        result.append(dict(name=f'{num} / {den}', t_ratio=t, cpu_ratio=c, rounds=len(a['times_s']), mem_ratio=m))
+    return result
 
 
 def main(argv=None):
@@ -325,6 +484,12 @@ def main(argv=None):
     p.add_argument('--quick', action='store_true',
                    help=f'small subset: sizes {QUICK_SIZES}, cases {QUICK_CASES}, 2 repeats (unless given)')
     p.add_argument('--no-memory', action='store_true', help='skip the peak-memory pass')
+    p.add_argument('--baseline', default=None, metavar='FILE',
+                   help='add a row deform_conv2d[baseline] running deform_conv2d from FILE (another version of '
+                        'vidtoolbox/ops/deform_conv.py), right after deform_conv2d[torch], with its paired ratio')
+    p.add_argument('--profile', default=None, metavar='CASE',
+                   help='instead of the table: where the time of CASE goes (torch.profiler self CPU time by category, '
+                        'per pass and in units of the first case), at every size, over --repeats passes')
     args = p.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -338,12 +503,56 @@ def main(argv=None):
     cases = [c for c in CASES if wanted is None or c.name in wanted]
     if not cases:
         p.error(f'no case matches {args.cases}; known cases: {case_names()}')
+    pairs = None
+    if args.baseline is not None:
+        try:
+            base_case = baseline_case(args.baseline)
+        except (OSError, ValueError, ImportError, SyntaxError) as err:
+            p.error(f'--baseline {args.baseline}: {err}')
+        at = next((i + 1 for i, c in enumerate(cases) if c.name == 'deform_conv2d[torch]'), len(cases))
+        cases.insert(at, base_case)
+        pairs = PAIRS + [('deform_conv2d[torch]', 'deform_conv2d[baseline]'), ('deform_conv2d[baseline]', 'dense_conv')]
     print(f'device={args.device} dtype={args.dtype} threads={torch.get_num_threads()} repeats={repeats} '
           f'warmup={args.warmup} C={args.channels} G={args.groups} k={args.kernel}; time = fwd+bwd; '
           f'ratios vs {cases[0].name}')
+    print(f'load average (1/5/15 min) before: {_load()}; {os.cpu_count()} CPUs')
+    if args.profile is not None:
+        if args.profile not in case_names():
+            p.error(f'unknown case {args.profile!r} for --profile; known cases: {case_names()}')
+        target = next(c for c in CASES if c.name == args.profile)
+        dtype = getattr(torch, args.dtype)
+        for b, size in sizes:
+            shape = Shape(b, args.channels, size, args.groups, args.kernel)
+            fn, ref_fn = target.setup(shape, torch.device(args.device), dtype), \
+                cases[0].setup(shape, torch.device(args.device), dtype)
+            if fn is None:
+                print(f'{args.profile} is not available here')
+                return
+            print(f'\n{args.profile} at {b}x{args.channels}x{size}x{size}:')
+            profile_breakdown(fn, ref_fn, passes=repeats, ref_name=cases[0].name)
+        print(f'load average (1/5/15 min) after: {_load()}')
+        _print_gemm_choices()
+        return
     run_table(sizes, cases, channels=args.channels, groups=args.groups, kernel=args.kernel, repeats=repeats,
               warmup=args.warmup, device=args.device, dtype=getattr(torch, args.dtype),
-              memory=not args.no_memory)
+              memory=not args.no_memory, pairs=pairs)
+    print(f'load average (1/5/15 min) after: {_load()}')
+    _print_gemm_choices()
+
+
+def _print_gemm_choices():
+    choices = deform_conv_gemm_choices()
+    if choices:
+        print('deform_conv2d matrix products, engine chosen by measurement:')
+        for key, engine in choices.items():
+            print(f'  {key}: {engine}')
+
+
+def _load() -> str:
+    try:
+        return ' '.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:  # not available on this platform
+        return 'n/a'
 
 
 if __name__ == '__main__':

@@ -252,3 +252,214 @@ def test_mmcv_backend_dispatch(monkeypatch):
     mask, stride, padding, dilation, groups, G = calls[0]
     assert torch.equal(mask, torch.ones(2, 18, 3, 3, dtype=x.dtype))  # DCNv1 = mask of ones
     assert (stride, padding, dilation, groups, G) == ((2, 2), (1, 1), (1, 1), 1, 2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# n_offset_conv2d (arbitrary base positions), the memory policy and the GEMM engines
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def gemm_engine():
+    """Set an engine for one test; 'auto' (the default) again afterwards."""
+    yield dc_module.set_deform_conv_gemm
+    dc_module.set_deform_conv_gemm('auto')
+
+
+def reference_n_offset_conv2d(x, offset, weight, base, bias=None, stride=1, padding=0, mask=None, groups=1):
+    """Per-pixel loop: channel c sampled at p0 + base[g(c), n] + offset, weighted by W[:, c·N + n]."""
+    stride, padding = _pair(stride), _pair(padding)
+    B, Cin, H, W = x.shape
+    N = base.shape[-2]
+    G = offset.shape[1] // (2 * N)
+    base = base.reshape(-1, N, 2).expand(G, N, 2)
+    Cg, Ho, Wo = Cin // G, offset.shape[2], offset.shape[3]
+    Cout = weight.shape[0]
+    cog, cig = Cout // groups, Cin // groups
+    w3 = weight.view(Cout, cig, N)
+    out = []
+    for b in range(B):
+        pix = []
+        for ho, wo in itertools.product(range(Ho), range(Wo)):
+            col = []
+            for g in range(G):
+                taps = []
+                for n in range(N):
+                    y = ho * stride[0] - padding[0] + base[g, n, 0] + offset[b, 2 * (g * N + n), ho, wo]
+                    xx = wo * stride[1] - padding[1] + base[g, n, 1] + offset[b, 2 * (g * N + n) + 1, ho, wo]
+                    v = bilinear_zero(x[b, g * Cg:(g + 1) * Cg], y, xx)
+                    taps.append(v if mask is None else v * mask[b, g * N + n, ho, wo])
+                col.append(torch.stack(taps, -1))  # (Cg, N)
+            col = torch.cat(col, 0)  # (Cin, N)
+            val = torch.cat([(w3[q * cog:(q + 1) * cog] * col[q * cig:(q + 1) * cig]).sum((1, 2))
+                             for q in range(groups)])
+            pix.append(val if bias is None else val + bias)
+        out.append(torch.stack(pix, -1).view(Cout, Ho, Wo))
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize('case', ['float_base', 'per_group_base', 'stride_padding_groups', 'no_mask_n1'])
+def test_n_offset_conv2d_matches_reference(case):
+    g = torch.Generator().manual_seed(11)
+    B, Cin, Cout, H, W, G, groups, stride, padding, Ho, Wo, N = 2, 4, 3, 5, 6, 2, 1, 1, 0, 5, 6, 5
+    if case == 'stride_padding_groups':
+        Cout, groups, stride, padding, Ho, Wo = 4, 2, (2, 1), (1, 0), 3, 4
+    if case == 'no_mask_n1':
+        N, G = 1, 1
+    base = torch.randn(N, 2, generator=g, dtype=torch.float64) * 1.3  # fractional, any position
+    if case == 'per_group_base':
+        base = torch.randn(G, N, 2, generator=g, dtype=torch.float64) * 1.3
+    x = torch.randn(B, Cin, H, W, generator=g, dtype=torch.float64)
+    off = torch.randn(B, 2 * G * N, Ho, Wo, generator=g, dtype=torch.float64) * 1.5
+    w = torch.randn(Cout, Cin // groups * N, 1, 1, generator=g, dtype=torch.float64)
+    bias = torch.randn(Cout, generator=g, dtype=torch.float64)
+    m = None if case == 'no_mask_n1' else torch.rand(B, G * N, Ho, Wo, generator=g, dtype=torch.float64)
+    kw = dict(stride=stride, padding=padding, groups=groups)
+    gout = torch.randn(B, Cout, Ho, Wo, generator=g, dtype=torch.float64)
+    y_ref, g_ref = _grads(lambda x, o, w, b, m: reference_n_offset_conv2d(x, o, w, base, b, mask=m, **kw),
+                          (x, off, w, bias, m), gout)
+    y, gr = _grads(lambda x, o, w, b, m: dc_module.n_offset_conv2d(x, o, w, base, b, mask=m, **kw),
+                   (x, off, w, bias, m), gout)
+    assert (y - y_ref).abs().max() <= 1e-10
+    for name, a, r in zip(('input', 'offset', 'weight', 'bias', 'mask'), gr, g_ref):
+        assert (a - r).abs().max() <= 1e-10, name
+
+
+def test_deform_conv2d_is_n_offset_conv2d_at_the_kernel_taps():
+    """Same numbers, bit for bit: deform_conv2d = n_offset_conv2d with base (i·dil_h, j·dil_w)."""
+    x, off, w, b, m = make_inputs(B=2, Cin=4, Cout=4, H=9, W=8, k=(3, 2), stride=2, padding=(2, 1),
+                                  dilation=(2, 1), G=2, groups=2, dtype=torch.float32)
+    kh, kw = 3, 2
+    base = torch.tensor([[i * 2.0, j * 1.0] for i in range(kh) for j in range(kw)])
+    gout = torch.randn(2, 4, *off.shape[2:])
+    y0, g0 = _grads(lambda x, o, w, b, m: deform_conv2d(x, o, w, b, stride=2, padding=(2, 1), dilation=(2, 1),
+                                                        mask=m, groups=2), (x, off, w, b, m), gout)
+    y1, g1 = _grads(lambda x, o, w, b, m: dc_module.n_offset_conv2d(x, o, w.reshape(4, -1, 1, 1), base, b,
+                                                                    stride=2, padding=(2, 1), mask=m, groups=2),
+                    (x, off, w, b, m), gout)
+    assert torch.equal(y0, y1)
+    for a, r in zip(g0, g1):
+        assert torch.equal(a, r)
+
+
+def test_sampling_grid_is_the_documented_formula():
+    """The grid_sample coordinates: x_n = ((wo·s − p + base_x)·sx − 1) + sx·dx with sx = 2/(W − 1), bit for bit
+    (these numbers set the offset gradient; any other rounding would change it)."""
+    g = torch.Generator().manual_seed(5)
+    B, C, H, W, G, N, Ho, Wo = 2, 4, 7, 9, 2, 3, 4, 5
+    x = torch.randn(B, C, H, W, generator=g)
+    base = torch.randn(N, 2, generator=g) * 2
+    off = torch.randn(B, G, N, 2, Ho, Wo, generator=g) * 3
+    plan = dc_module._Plan(x, base, 3, Ho, Wo, (2, 1), (1, 2), 1, G, 1 << 20)
+    buf = torch.empty(B * G * N * Ho * Wo * 2)
+    grid = plan.grid(buf, off, 0, B, 1, 3).reshape(B, G, N, 2, Wo, 2)  # output rows 1..2
+    sy, sx = 2.0 / (H - 1), 2.0 / (W - 1)
+    ho = torch.arange(Ho, dtype=torch.float32)[1:3]
+    wo = torch.arange(Wo, dtype=torch.float32)
+    by = ((ho.view(1, -1) * 2 - 1 + base[:, 0:1]) * sy - 1.0).view(N, 2, 1)
+    bx = ((wo.view(1, -1) * 1 - 2 + base[:, 1:2]) * sx - 1.0).view(N, 1, Wo)
+    assert torch.equal(grid[..., 1], torch.add(by, off[:, :, :, 0, 1:3], alpha=sy))
+    assert torch.equal(grid[..., 0], torch.add(bx, off[:, :, :, 1, 1:3], alpha=sx))
+
+
+@pytest.mark.parametrize('mask_grad', [True, False])
+def test_kept_and_resampled_columns_give_identical_results(mask_grad, gemm_engine):
+    """keep_bytes only trades memory for time: bit-identical outputs and gradients, also on a second backward."""
+    gemm_engine('mm')
+    x, off, w, b, m = make_inputs(B=3, Cin=8, Cout=5, H=9, W=7, padding=1, G=2, dtype=torch.float32)
+    gout = torch.randn(3, 5, 9, 7)
+    results = []
+    for keep, cb in ((None, None), (0, None), (None, 3000), (0, 3000)):
+        leaves = [t.clone().requires_grad_(t is not m or mask_grad) for t in (x, off, w, b, m)]
+        y = deform_conv2d(*leaves[:4], padding=1, mask=leaves[4], keep_bytes=keep, chunk_bytes=cb)
+        wanted = [t for t in leaves if t.requires_grad]
+        g1 = torch.autograd.grad(y, wanted, gout, retain_graph=True)
+        g2 = torch.autograd.grad(y, wanted, gout)  # the kept columns are gone: resampled
+        for a, r in zip(g1, g2):
+            assert torch.equal(a, r)
+        results.append((y, g1))
+    for y, grads in results[1:]:
+        assert torch.allclose(y, results[0][0], atol=1e-5)  # chunking changes the GEMM shapes
+        for a, r in zip(grads, results[0][1]):
+            assert torch.allclose(a, r, atol=1e-4, rtol=1e-5)
+    y0, g0 = results[0]
+    y1, g1 = results[1]  # same chunks, keep vs resample: identical
+    assert torch.equal(y0, y1) and all(torch.equal(a, r) for a, r in zip(g0, g1))
+
+
+def test_zero_and_tiny_masks_get_the_exact_mask_gradient():
+    """The mask gradient divides (mask·sample) by the mask; masks of 0 or below sqrt(tiny) take the exact path."""
+    x, off, w, b, m = make_inputs(B=2, Cin=4, Cout=3, H=6, W=5, padding=1, G=2, dtype=torch.float32)
+    m[0, :, 1:3] = 0.0
+    m[1, 3, 2, 2] = 1e-30
+    m[1, 4, 0, 1] = 1e-41  # subnormal
+    gout = torch.randn(2, 3, 6, 5)
+    ins64 = [t.double() for t in (x, off, w, b, m)]
+    _, g_ref = _grads(lambda x, o, w, b, m: reference_deform_conv2d(x, o, w, b, padding=1, mask=m), ins64,
+                      gout.double())
+    for keep in (None, 0):
+        _, gr = _grads(lambda x, o, w, b, m: deform_conv2d(x, o, w, b, padding=1, mask=m, keep_bytes=keep),
+                       (x, off, w, b, m), gout)
+        for name, a, r in zip(('input', 'offset', 'weight', 'bias', 'mask'), gr, g_ref):
+            assert torch.isfinite(a).all(), name
+            assert (a.double() - r).abs().max() <= 1e-4, name
+
+
+@pytest.mark.parametrize('engine', ['mm', 'onednn', 'auto'])
+def test_gemm_engines_give_the_same_result(engine, gemm_engine):
+    """Every engine computes the same products (oneDNN falls back to torch.mm where it cannot run)."""
+    gemm_engine(engine)
+    x, off, w, b, m = make_inputs(B=2, Cin=16, Cout=8, H=12, W=10, padding=1, G=4, groups=2, dtype=torch.float32)
+    gout = torch.randn(2, 8, 12, 10)
+    ins64 = [t.double() for t in (x, off, w, b, m)]
+    y_ref, g_ref = _grads(lambda x, o, w, b, m: deform_conv2d(x, o, w, b, padding=1, mask=m, groups=2), ins64,
+                          gout.double())
+    for cb in (None, 4000):  # whole images and row chunks
+        y, gr = _grads(lambda x, o, w, b, m: deform_conv2d(x, o, w, b, padding=1, mask=m, groups=2,
+                                                           chunk_bytes=cb), (x, off, w, b, m), gout)
+        assert (y.double() - y_ref).abs().max() <= 1e-4
+        for name, a, r in zip(('input', 'offset', 'weight', 'bias', 'mask'), gr, g_ref):
+            assert (a.double() - r).abs().max() <= 1e-4 * max(1.0, r.abs().max().item()), name
+    choices = dc_module.deform_conv_gemm_choices()
+    if engine == 'auto' and torch.backends.mkldnn.is_available():
+        # forward, columns' gradient and weight gradient measured for both chunk shapes
+        assert len(choices) >= 3 and set(choices.values()) <= {'mm', 'onednn'}
+    else:
+        assert choices == {}
+    with pytest.raises(ValueError, match=r"engine must be one of \('auto', 'mm', 'onednn'\)"):
+        dc_module.set_deform_conv_gemm('mkl')
+
+
+def test_pooled_workspaces_never_leak_stale_values():
+    """Reused buffers start with whatever the last call left: poison them and check nothing changes."""
+    x, off, w, b, m = make_inputs(B=2, Cin=8, Cout=4, H=9, W=7, padding=1, G=2, dtype=torch.float32)
+    gout = torch.randn(2, 4, 9, 7)
+    fn = lambda x, o, w, b, m: deform_conv2d(x, o, w, b, padding=1, mask=m, chunk_bytes=5000)  # noqa: E731
+    dc_module.release_deform_conv_workspace()
+    y0, g0 = _grads(fn, (x, off, w, b, m), gout)
+    assert dc_module._POOL._free  # the call returned its workspaces (grids, column gradients, kept columns)
+    for buf in dc_module._POOL._free:
+        buf.fill_(float('nan'))
+    y1, g1 = _grads(fn, (x, off, w, b, m), gout)
+    assert torch.equal(y0, y1) and all(torch.equal(a, r) for a, r in zip(g0, g1))
+    dc_module.release_deform_conv_workspace()
+    assert not dc_module._POOL._free
+
+
+@pytest.mark.parametrize('kwargs,err,match', [
+    (dict(base=torch.zeros(3)), ValueError, r'base must be \(N, 2\) or \(G, N, 2\)'),
+    (dict(base=torch.zeros(3, 3, 2)), ValueError, r'base has positions for 3 groups but offset has G=2'),
+    (dict(base=torch.tensor([[0.0, float('nan')]] * 3)), ValueError, r'base positions must be finite'),
+    (dict(base=[[0, 0]] * 3), TypeError, r'base must be a torch.Tensor'),
+    (dict(off_ch=10), ValueError, r'offset must be \(B, 2\*G\*N, Ho, Wo\) with B=2 and N=3'),
+    (dict(weight=torch.randn(5, 12, 3, 3)), ValueError, r'weight must be the 1x1 conv weight \(Cout, Cin/groups\*N'),
+    (dict(mask=torch.ones(2, 5, 4, 3)), ValueError, r'mask must be \(B, G\*N, Ho, Wo\) = \(2, 6, 4, 3\)'),
+    (dict(keep_bytes=-1), ValueError, r'keep_bytes must be an int >= 0'),
+    (dict(chunk_bytes=0), ValueError, r'chunk_bytes must be an int >= 1'),
+    (dict(padding=-1), ValueError, r'expected stride >= 1, padding >= 0'),
+])
+def test_n_offset_conv2d_errors(kwargs, err, match):
+    args = dict(input=torch.randn(2, 4, 6, 5), offset=torch.zeros(2, kwargs.pop('off_ch', 12), 4, 3),
+                weight=torch.randn(5, 12, 1, 1), base=torch.zeros(3, 2), mask=torch.ones(2, 6, 4, 3))
+    args.update(kwargs)
+    with pytest.raises(err, match=match):
+        dc_module.n_offset_conv2d(**args)

@@ -126,16 +126,51 @@ def test_copy_from_dcnv2align_forward_and_backward():
     out_d, aux_d = dcn(xs[0], xs[1], cond=xs[2])
     out_n, aux_n = blk(ys[0], ys[1], cond=ys[2])
     assert aux_d['offsets'].abs().max() > 1
-    torch.testing.assert_close(out_n, out_d, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(aux_n['offsets'], aux_d['offsets'], atol=1e-6, rtol=0)
-    torch.testing.assert_close(aux_n['masks'], aux_d['masks'], atol=1e-6, rtol=0)
+    # the same chunked op at the same sampling coordinates (the centred taps with padding 0 are the DCN's taps with
+    # padding 1, all integers): not just close, identical
+    assert torch.equal(out_n, out_d)
+    assert torch.equal(aux_n['offsets'], aux_d['offsets']) and torch.equal(aux_n['masks'], aux_d['masks'])
     gy = torch.randn_like(out_d)
     (out_d * gy).sum().backward()
     (out_n * gy).sum().backward()
     for a, b in zip(xs[1:], ys[1:]):
-        torch.testing.assert_close(b.grad, a.grad, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(blk.conv_offset.weight.grad, dcn.conv_offset.weight.grad, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(blk.fusion.weight.grad.view_as(dcn.weight), dcn.weight.grad, atol=1e-5, rtol=1e-5)
+        assert torch.equal(b.grad, a.grad)
+    assert torch.equal(blk.conv_offset.weight.grad, dcn.conv_offset.weight.grad)
+    assert torch.equal(blk.fusion.weight.grad.view_as(dcn.weight), dcn.weight.grad)
+    assert torch.equal(blk.fusion.bias.grad, dcn.bias.grad)
+
+
+@pytest.mark.parametrize('n,groups,modulated,kernel_init', [
+    (1, 2, True, 'grid'), (5, 1, True, 'grid'), (9, 2, False, 'grid'), (25, 1, True, 'grid'), (3, 2, True, 'zero')])
+def test_fast_path_equals_plain_warps_plus_fusion(n, groups, modulated, kernel_init):
+    """The forward (ops.n_offset_conv2d, chunked) against the plain formulation — warp_n_offsets stacking all N warps,
+    then the 1×1 fusion conv — in float64: values and the gradients of every input and parameter."""
+    torch.manual_seed(n)
+    blk = NOffsetAlign(8, out_channels=6, cond_channels=5, deform_groups=groups, num_offsets=n, modulated=modulated,
+                       kernel_init=kernel_init).double()
+    with torch.no_grad():
+        blk.conv_offset.weight.normal_(std=0.4)
+        blk.conv_offset.bias.normal_(std=2.0)
+        blk.fusion.bias.normal_()
+    ref, nbr = (t.double() for t in feats())
+    cond = torch.rand(2, 5, 7, 9, dtype=torch.float64)
+
+    def plain(ref, nbr, cond):
+        offsets, masks = blk.predict_offsets(ref, nbr, cond)
+        return blk.fusion(warp_n_offsets(nbr, offsets + blk.base_offsets, groups, masks))
+
+    gy = torch.randn(2, 6, 7, 9, dtype=torch.float64)
+    params = list(blk.parameters())
+    results = []
+    for fn in (lambda *t: blk(*t)[0], plain):
+        leaves = [t.clone().requires_grad_() for t in (nbr, cond)]
+        out = fn(ref, *leaves)
+        results.append((out, torch.autograd.grad(out, leaves + params, gy)))
+    (out, grads), (out_ref, grads_ref) = results
+    assert blk.predict_offsets(ref, nbr, cond)[0].abs().max() > 3  # samples reach outside the 7×9 map
+    torch.testing.assert_close(out, out_ref, atol=1e-10, rtol=0)
+    for name, a, r in zip(['nbr', 'cond'] + [k for k, _ in blk.named_parameters()], grads, grads_ref):
+        torch.testing.assert_close(a, r, atol=1e-9, rtol=1e-9, msg=name)
 
 
 def test_any_n_shapes_gradients_and_registry():

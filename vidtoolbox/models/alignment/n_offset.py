@@ -6,6 +6,11 @@ warps. :class:`NOffsetAlign` implements that decomposition for *any* N: the "ker
 set of N base positions (a centred grid by default, or all zero), and the learned part is the per-location
 residual ``Δp_n`` (plus a modulation mask when ``modulated``).
 
+The forward pass runs :func:`vidtoolbox.ops.n_offset_conv2d` (the chunked op that also computes
+:func:`~vidtoolbox.ops.deform_conv2d`, with the base positions ``p_n`` in place of the kernel taps), so N = k² costs
+what a DCN costs and memory does not hold the ``(B, C·N, H, W)`` stack of warps. :func:`warp_n_offsets` followed by
+the 1×1 ``fusion`` conv is the same function written plainly (the tests' reference).
+
 Weight mapping to :class:`~vidtoolbox.models.alignment.DCNv2Align` (``N = k²``, ``kernel_init='grid'``,
 ``dilation`` equal to the DCN's): the stacked warps are ordered input-channel-major, offset-minor (channel
 ``c·N + n``), so ``fusion.weight = dcn.weight.reshape(Cout, Cin·k·k, 1, 1)`` and ``fusion.bias = dcn.bias``;
@@ -20,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vidtoolbox.ops import n_offset_conv2d
 from vidtoolbox.ops.flow_warp import pixel_to_grid
 from vidtoolbox.registry import MODELS
 from .base import BaseAlignment
@@ -195,12 +201,14 @@ class NOffsetAlign(BaseAlignment):
         """Align ``nbr_feat`` onto ``ref_feat`` (``(B, C, H, W)`` each) → ``(aligned (B, out, H, W), aux)``."""
         self.check_inputs(type(self).__name__, ref_feat, nbr_feat, self.in_channels)
         offsets, masks = self.predict_offsets(ref_feat, nbr_feat, cond)
-        total = offsets + self.base_offsets.to(offsets.dtype)
-        stacked = warp_n_offsets(nbr_feat, total, self.deform_groups, masks)
+        # the N warps + 1×1 fusion through the chunked op (the same code as a DCN, see ops.deform_conv): no
+        # (B, C·N, H, W) stack is materialised; `warp_n_offsets` + `fusion` is the plain reference of this
+        base = self.base_offsets.view(self.deform_groups, self.num_offsets, 2)
+        aligned = n_offset_conv2d(nbr_feat, offsets, self.fusion.weight, base, self.fusion.bias, mask=masks)
         aux = dict(offsets=offsets)
         if masks is not None:
             aux['masks'] = masks
-        return self.fusion(stacked), aux
+        return aligned, aux
 
     @torch.no_grad()
     def load_from_dcn(self, dcn: nn.Module) -> None:
