@@ -82,6 +82,9 @@ from vidtoolbox.models.alignment import warp_n_offsets
 from vidtoolbox.ops import (deform_conv2d, deform_conv_gemm_choices, mmcv_deform_conv_available,
                             release_deform_conv_workspace)
 from vidtoolbox.registry import MODELS
+from vidtoolbox.utils.profiling import quiet_profiler
+
+quiet_profiler()  # no "USDT: ... profiler_start" lines from the memory measurement
 
 __all__ = ['Shape', 'Case', 'CASES', 'PAIRS', 'QUICK_CASES', 'QUICK_SIZES', 'DEFAULT_SIZES', 'case_names',
            'run_table', 'paired_ratios', 'profile_breakdown', 'PROFILE_GROUPS', 'baseline_case', 'dcn_plain',
