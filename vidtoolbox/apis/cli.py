@@ -68,18 +68,13 @@ def run_tool(work: Callable[[], int], on_error: Optional[Callable[[], None]] = N
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if _main_thread() else None
     try:
         return work()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as err:
         if on_error is not None:
             on_error()
         _close_progress_bars()
-        print('interrupted', file=sys.stderr)
-        return 130
-    except Terminated:
-        if on_error is not None:
-            on_error()
-        _close_progress_bars()
-        print('terminated', file=sys.stderr)
-        return 143
+        interrupted = isinstance(err, KeyboardInterrupt)
+        print('interrupted' if interrupted else 'terminated', file=sys.stderr)
+        return 130 if interrupted else 143
     except Exception as err:  # noqa: BLE001 - user mistakes become one line; bugs are re-raised
         msg = user_error_message(err)
         if msg is None:
