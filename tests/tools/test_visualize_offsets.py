@@ -127,7 +127,7 @@ def test_errors_are_clear_and_leave_nothing(tiny, tmp_path, capsys, case):
         'odd_size': ('the model rejected the 5 input frames of 30x30', folder(5, 30, 30)),
         'frames_mismatch': ('3 frames do not match the model', folder(5)),
         'no_ckpt': ('checkpoint not found', 'builtin'),
-        'wrong_ckpt': ('does not fit the VideoSR model: 83 shape mismatches', 'builtin'),
+        'wrong_ckpt': ('does not fit the VideoSR (EDVRNet) model: 83 shape mismatches', 'builtin'),
         'gt_flow_on_folder': ('flow "gt" needs the built-in clip', folder(5)),
         'exists': ('already exists', 'builtin'),
     }[case]

@@ -73,6 +73,22 @@ def _is_console(handler: logging.Handler) -> bool:
 class VidRunner(Runner):
     """MMEngine ``Runner`` whose terminal output is the summary described in the module docstring."""
 
+    _timestamps_used: set = set()
+
+    def setup_env(self, env_cfg):
+        """MMEngine's set-up, with a run timestamp unique within this process.
+
+        MMEngine names the run's log dir, logger and (global, name-keyed) visualizer after a timestamp with
+        one-second resolution; a second runner started in the same second would reuse the first one's
+        visualizer, whose folder may be gone (a failed run's work dir is discarded). A suffix keeps them apart.
+        """
+        super().setup_env(env_cfg)
+        base, n = self._timestamp, 1
+        while self._timestamp in VidRunner._timestamps_used:
+            n += 1
+            self._timestamp = f'{base}_{n}'
+        VidRunner._timestamps_used.add(self._timestamp)
+
     def build_logger(self, log_level='INFO', log_file=None, **kwargs):
         logger = super().build_logger(log_level=log_level, log_file=log_file, **kwargs)
         mode = self.cfg.get('console', 'summary') if self.cfg is not None else 'summary'
