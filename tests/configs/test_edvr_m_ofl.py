@@ -26,12 +26,25 @@ def test_reds_config_builds_paper_setting():
     model = MODELS.build(cfg.model)
     ofl = model.losses[1]
     assert isinstance(ofl, OffsetFidelityLoss) and ofl.loss_name == 'loss_ofl'
-    assert ofl.loss_weight == 1.0 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'DISFlow'
+    assert ofl.loss_weight == 1.0 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'GTFlow'
     assert model.generator.pcd_align is not None
-    # switching the flow source by --cfg-options (list index keys)
-    cfg.merge_from_dict({'model.losses.1.flow.type': 'GTFlow', 'model.losses.1.threshold': 5.0})
+    # the flow is estimated by the DataLoader workers, after the crop and the flips (DIS 'medium' on the LR patch)
+    pipe = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
+    assert pipe == ['LoadFramesFromFiles', 'PairedRandomCrop', 'Flip', 'Flip', 'RandomTranspose', 'EstimateRefFlows',
+                    'PackVideoInputs']
+    assert cfg.train_dataloader.dataset.pipeline[5]['flow'] == dict(type='DISFlow', preset='medium')
+    # switching the flow source by --cfg-options (list index keys): DIS inside the step again
+    cfg.merge_from_dict({'model.losses.1.flow.type': 'DISFlow', 'model.losses.1.threshold': 5.0})
     assert cfg.model.losses[1] == dict(type='OffsetFidelityLoss', loss_weight=1.0, threshold=5.0,
-                                       include_residual=True, flow=dict(type='GTFlow'))
+                                       include_residual=True, flow=dict(type='DISFlow'))
+
+
+def test_flowfiles_config_loads_flows_before_the_crop():
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'edvr_m_ofl_flowfiles.py'))
+    pipe = cfg.train_dataloader.dataset.pipeline
+    assert [t['type'] for t in pipe][:3] == ['LoadFramesFromFiles', 'LoadRefFlows', 'PairedRandomCrop']
+    assert 'EstimateRefFlows' not in [t['type'] for t in pipe]
+    assert cfg.model.losses[1]['flow'] == dict(type='GTFlow')
 
 
 def test_demo_config_uses_ground_truth_flow():

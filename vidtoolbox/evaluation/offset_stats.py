@@ -76,7 +76,10 @@ def offset_magnitude(offsets: torch.Tensor) -> torch.Tensor:
     """Length ``sqrt(dy² + dx²)`` of every offset vector: ``(B, G·N·2, H, W)`` → ``(B, G·N, H, W)``."""
     offsets = _check_offsets(offsets, 'offset_magnitude')
     b, c, h, w = offsets.shape
-    return offsets.reshape(b, c // 2, 2, h, w).float().norm(dim=2)
+    v = offsets.reshape(b, c // 2, 2, h, w).float()
+    # hypot of the two channel planes: ~100x faster on the CPU than norm(dim=2) over the size-2 middle axis (the
+    # heads log this every iteration); equal to it up to float rounding
+    return torch.hypot(v[:, :, 0], v[:, :, 1])
 
 
 def offset_diversity_map(offsets: torch.Tensor, num_groups: int = 1) -> torch.Tensor:
@@ -125,7 +128,8 @@ def flow_distance(offsets: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     flow = _check_flow(flow, offsets, 'flow_distance')
     b, c, h, w = offsets.shape
     flow_yx = flow.flip(1).to(device=offsets.device, dtype=torch.float32).unsqueeze(1)  # (B, 1, 2, H, W)
-    return (offsets.reshape(b, c // 2, 2, h, w).float() - flow_yx).norm(dim=2)
+    d = offsets.reshape(b, c // 2, 2, h, w).float() - flow_yx
+    return torch.hypot(d[:, :, 0], d[:, :, 1])
 
 
 def fraction_within(offsets: torch.Tensor, flow: torch.Tensor, threshold: float = 1.0,

@@ -26,7 +26,9 @@ def test_picks_the_right_field(nested):
     assert torch.equal(g.flow_from_context(ctx, 2, 4), s['ref_flows'][:, 4])
     assert torch.equal(g.flow_from_context(ctx, 2, 0), s['ref_flows'][:, 0])
     assert torch.equal(g.flow_from_context(ctx, 1, 2), s['flow_fw'][:, 1])
-    assert torch.equal(g.flow_from_context(ctx, 2, 3), s['flow_fw'][:, 2])  # adjacent pair: the fw field
+    # an adjacent pair from the reference: ref_flows first (pipeline-estimated ref_flows win over a dataset's flow_fw)
+    assert torch.equal(g.flow_from_context(ctx, 2, 3), s['ref_flows'][:, 3])
+    assert torch.equal(g.flow_from_context(ctx, 3, 4), s['flow_fw'][:, 3])
     assert torch.equal(g.flow_from_context(ctx, 4, 3), s['flow_bw'][:, 3])
     assert torch.equal(g.flow_from_context(ctx, -1, -2), s['flow_bw'][:, 3])
     assert torch.equal(g.flow_from_context(ctx, 3, 3), torch.zeros(B, 2, H, W))
@@ -47,6 +49,15 @@ def test_resize_scales_values():
     assert out.shape == (1, 2, 4, 4)
     assert torch.allclose(out[:, 0], torch.full((1, 4, 4), 1.0))
     assert torch.allclose(out[:, 1], torch.full((1, 4, 4), 1.0))
+
+
+def test_adjacent_flows_without_ref_index_and_ref_flows_without_it_is_an_error():
+    ctx, s = make_ctx()
+    for c in (ctx, ctx['data_samples']):
+        c.pop('ref_index')
+    assert torch.equal(GTFlow().flow_from_context(ctx, 2, 3), s['flow_fw'][:, 2])
+    with pytest.raises(KeyError, match='has ref_flows but no ref_index'):
+        GTFlow().flow_from_context(ctx, 2, 0)
 
 
 def test_errors():

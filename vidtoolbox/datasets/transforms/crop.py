@@ -10,9 +10,10 @@ __all__ = ['PairedRandomCrop']
 
 #: lists of ``(H, W, 3)`` images (``lq`` at LQ resolution, ``gt`` at GT resolution)
 IMAGE_KEYS = ('lq', 'gt')
-#: lists of ``(H, W, 2)`` flow fields ``(dx, dy)`` at GT resolution
+#: lists of ``(H, W, 2)`` flow fields ``(dx, dy)``, at GT resolution (datasets' ground truth) or at LR resolution
+#: (flows estimated on the LR frames, e.g. precomputed ``ref_flows``); :class:`PairedRandomCrop` tells them by size
 FLOW_KEYS = ('flow_fw', 'flow_bw', 'ref_flows')
-#: lists of ``(H, W, 1)`` {0, 1} masks at GT resolution
+#: lists of ``(H, W, 1)`` {0, 1} masks, at GT or LR resolution like the flows
 MASK_KEYS = ('occ_fw', 'occ_bw')
 #: occlusion mask key → the flow whose correspondences it describes
 PAIRED_OCC_FLOW = {'occ_fw': 'flow_fw', 'occ_bw': 'flow_bw'}
@@ -38,11 +39,13 @@ def _pair(v, name: str) -> Tuple[int, int]:
 
 @TRANSFORMS.register_module()
 class PairedRandomCrop(BaseTransform):
-    """Crop aligned LQ/GT patches at one random position shared by all frames and all GT-resolution fields.
+    """Crop aligned LQ/GT patches at one random position shared by all frames and all flow and mask fields.
 
     The LQ patch is ``gt_patch_size / scale``; its top-left corner ``(y, x)`` is uniform over the valid
     LQ positions and the GT window starts at ``(scale·y, scale·x)``, so LQ pixel ``i`` of the patch
-    still covers GT pixels ``scale·i … scale·i + scale − 1``. Flows are unchanged by a crop (a
+    still covers GT pixels ``scale·i … scale·i + scale − 1``. Flow and mask fields are cropped with the GT window
+    when they have the GT size and with the LQ window when they have the LQ size (flows estimated on the LR frames,
+    e.g. precomputed ``ref_flows``); each field list has one size. Flows are unchanged by a crop (a
     translation of both frames); occlusion masks ``occ_fw``/``occ_bw`` additionally get 1 where the
     correspondence ``p + flow`` now leaves the cropped window (it is no longer visible).
 
@@ -95,22 +98,33 @@ class PairedRandomCrop(BaseTransform):
         Y, X = y * scale, x * scale
         results['lq'] = [np.ascontiguousarray(f[y:y + lph, x:x + lpw]) for f in lq]
         results['gt'] = [np.ascontiguousarray(f[Y:Y + ph, X:X + pw]) for f in gt]
+        # GT-size fields take the GT window, LQ-size fields the LQ window (the GT one when the sizes coincide)
+        windows = {(H, W): (Y, X, ph, pw)}
+        windows.setdefault((h, w), (y, x, lph, lpw))
         for key in FLOW_KEYS + MASK_KEYS:
             if key in results:
                 fields = get_list(results, key, 'PairedRandomCrop')
+                if not fields:
+                    continue
+                size = fields[0].shape[:2]
                 for i, f in enumerate(fields):
-                    if f.shape[:2] != (H, W):
+                    if f.shape[:2] not in windows or f.shape[:2] != size:
                         raise ValueError(f'PairedRandomCrop: {key}[{i}] is {f.shape[:2]}, expected the GT size '
-                                         f'{H}x{W}')
-                results[key] = [np.ascontiguousarray(f[Y:Y + ph, X:X + pw]) for f in fields]
+                                         f'{H}x{W} or the LQ size {h}x{w}, the same for every entry of {key}')
+                y0, x0, wh, ww = windows[size]
+                results[key] = [np.ascontiguousarray(f[y0:y0 + wh, x0:x0 + ww]) for f in fields]
         # correspondences that leave the cropped window are no longer visible
-        ys, xs = np.mgrid[0:ph, 0:pw]
         for occ_key, flow_key in PAIRED_OCC_FLOW.items():
             if occ_key in results and flow_key in results:
                 new = []
                 for occ, flow in zip(results[occ_key], results[flow_key]):
+                    if occ.shape[:2] != flow.shape[:2]:
+                        raise ValueError(f'PairedRandomCrop: {occ_key} is {occ.shape[:2]} but {flow_key} is '
+                                         f'{flow.shape[:2]}; an occlusion mask must have the size of its flow')
+                    fh, fw = flow.shape[:2]
+                    ys, xs = np.mgrid[0:fh, 0:fw]
                     qx, qy = xs + flow[..., 0], ys + flow[..., 1]
-                    out = (qx < 0) | (qx > pw - 1) | (qy < 0) | (qy > ph - 1)
+                    out = (qx < 0) | (qx > fw - 1) | (qy < 0) | (qy > fh - 1)
                     new.append(np.maximum(occ, out[..., None].astype(occ.dtype)))
                 results[occ_key] = new
         results['crop_bbox_gt'] = (Y, X, Y + ph, X + pw)

@@ -100,11 +100,13 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         ref_feats = [f[:, ci] for f in feats]
         needs_images = self.align_caps.needs_images
         ref_imgs = self._image_pyramid(x[:, ci]) if needs_images else None
+        # the reference halves of PCD's first offset convs, once for the T neighbours (see PCDAlignment)
+        ref_terms = self.pcd_align.reference_terms(ref_feats) if self.pcd_align.share_reference else None
         aligned, records = [], []
         for i in range(t):
             nbr_feats = [f[:, i] for f in feats]
             ctx = dict(ref_img=ref_imgs, nbr_img=self._image_pyramid(x[:, i])) if needs_images else {}
-            feat, recs = self.pcd_align(nbr_feats, ref_feats, **ctx)
+            feat, recs = self.pcd_align(nbr_feats, ref_feats, ref_terms=ref_terms, **ctx)
             aligned.append(feat)
             for rec in recs:
                 rec.update(nbr_index=i, ref_index=ci)

@@ -1,4 +1,5 @@
-"""Ground-truth flow read from the data sample (datasets that provide flow, e.g. the built-in synthetic one)."""
+"""The flow carried by the data sample: ground truth (datasets that provide flow, e.g. the built-in synthetic one) or
+flow estimated / loaded in the data pipeline (``EstimateRefFlows``, ``LoadRefFlows``)."""
 from typing import Optional, Sequence
 
 import torch
@@ -31,7 +32,12 @@ def _per_sample_ints(value, batch: int, name: str):
 
 @MODELS.register_module()
 class GTFlow(BaseFlowSource):
-    """Flow from the ground truth carried by the sample (no estimation, ``differentiable = False``).
+    """The flow carried by the sample (no estimation here, ``differentiable = False``).
+
+    "Carried by the sample" means whatever the data pipeline put there: a dataset's exact ground truth (the built-in
+    dataset), or flow estimated in the DataLoader workers by
+    :class:`~vidtoolbox.datasets.transforms.EstimateRefFlows` (e.g. DIS on the LR frames, off the training step), or
+    read from precomputed files by :class:`~vidtoolbox.datasets.transforms.LoadRefFlows`.
 
     Only :meth:`flow_from_context` is available (the images alone do not determine the flow). It looks the
     fields up in the context, then in ``ctx['data_samples']`` (see ``docs/conventions.md``):
@@ -42,8 +48,13 @@ class GTFlow(BaseFlowSource):
     * ``flow_bw`` ``(B, T-1, 2, H, W)``: ``flow(t+1, t)`` — answers ``dst_index == src_index - 1``;
     * ``src_index == dst_index``: zero flow.
 
-    Each batch element is answered independently (elements may have different ``ref_index``). The flows are at
-    GT resolution; ``size`` resizes them with values scaled.
+    ``ref_flows`` answers first when it can (all batch elements have ``ref_index == src_index``), then
+    ``flow_fw`` / ``flow_bw``: flow estimated into ``ref_flows`` by the pipeline takes precedence over a dataset's
+    adjacent-frame flows (for the built-in dataset both are the same exact flow).
+
+    Each batch element is answered independently (elements may have different ``ref_index``). The flows are returned
+    at the resolution they are stored at (GT for datasets' ground truth, LR for flows estimated on the LR frames);
+    ``size`` resizes them with values scaled.
 
     Args:
         frames_key: unused by this source (kept for the common signature).
@@ -60,13 +71,14 @@ class GTFlow(BaseFlowSource):
 
     def flow_from_context(self, ctx: dict, src_index: int, dst_index: int,
                           size: Optional[Sequence[int]] = None) -> torch.Tensor:
-        """Ground-truth ``flow(frame src_index, frame dst_index)`` ``(B, 2, H, W)`` (GT resolution, or ``size``)."""
+        """The sample's ``flow(frame src_index, frame dst_index)`` ``(B, 2, H, W)`` (stored resolution, or ``size``)."""
         fields = {k: context_get(ctx, k) for k in _FLOW_KEYS}
         fields = {k: v for k, v in fields.items() if v is not None}
         if not fields:
             raise KeyError('GTFlow: the sample has no ground-truth flow (none of the keys '
                            f'{list(_FLOW_KEYS)} in the context or its data_samples; context keys: {sorted(ctx)}). '
-                           'Use a dataset that provides flow (e.g. the built-in synthetic dataset) or an estimator '
+                           'Use a dataset that provides flow (e.g. the built-in synthetic dataset), estimate it in the '
+                           "data pipeline (dict(type='EstimateRefFlows') after the crop and flips), or an estimator "
                            'such as DISFlow / SPyNetFlow.')
         for k, v in fields.items():
             if not isinstance(v, torch.Tensor) or v.dim() != 5 or v.shape[2] != 2:
@@ -83,20 +95,21 @@ class GTFlow(BaseFlowSource):
 
         if s == d:
             return self.resize(torch.zeros_like(any_flow[:, 0]), size)
-        if d == s + 1 and 'flow_fw' in fields:
-            return self.resize(fields['flow_fw'][:, s], size)
-        if d == s - 1 and 'flow_bw' in fields:
-            return self.resize(fields['flow_bw'][:, d], size)
-
+        # ref_flows first: when the pipeline estimated them (EstimateRefFlows) they are the flow the config asked for,
+        # even where the dataset also carries its own adjacent-frame flows
         refs = None
-        if 'ref_flows' in fields:
-            ref_index = context_get(ctx, 'ref_index')
-            if ref_index is None:
-                raise KeyError('GTFlow: the sample has ref_flows but no ref_index telling which frame they start from')
+        ref_index = context_get(ctx, 'ref_index')
+        if 'ref_flows' in fields and ref_index is not None:
             refs = [normalize_frame_index(r, num_frames, 'ref_index', 'GTFlow')
                     for r in _per_sample_ints(ref_index, batch, 'ref_index')]
             if all(r == s for r in refs):
                 return self.resize(fields['ref_flows'][:, d], size)
+        if d == s + 1 and 'flow_fw' in fields:
+            return self.resize(fields['flow_fw'][:, s], size)
+        if d == s - 1 and 'flow_bw' in fields:
+            return self.resize(fields['flow_bw'][:, d], size)
+        if 'ref_flows' in fields and ref_index is None:
+            raise KeyError('GTFlow: the sample has ref_flows but no ref_index telling which frame they start from')
         bad = [b for b in range(batch) if refs is None or refs[b] != s]
         raise ValueError(
             f'GTFlow: no ground-truth flow for the pair ({s} -> {d}) in batch element(s) {bad}: the sample provides '
