@@ -1,0 +1,151 @@
+"""The pure VFI-opt optimiser (vidtoolbox.ops.vfi_opt), with analytic stand-in interpolators (no weights)."""
+import pytest
+import torch
+
+from vidtoolbox.ops import flow_warp
+from vidtoolbox.ops import vfi_opt as vo
+
+
+def _const(dx, dy, h=32, w=32):
+    f = torch.zeros(1, 2, h, w)
+    f[:, 0], f[:, 1] = dx, dy
+    return f
+
+
+def _smooth_image(h=32, w=32):
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                            indexing='ij')
+    r = 0.5 + 0.25 * torch.sin(xs / 3.0) * torch.cos(ys / 4.0)
+    g = 0.5 + 0.2 * torch.cos(xs / 5.0 + ys / 6.0)
+    b = 0.5 + 0.2 * torch.sin(ys / 3.5)
+    return torch.stack([r, g, b])[None]
+
+
+def identity_interp(img0, img1):
+    """Stand-in interpolator: ``I^G = img1``, ``f^G = 0``: ``L_img = mean|warp(x(t), f̃) − x(t)|`` is minimal at
+    ``f̃ = 0`` and ``L_cons = mean |f̃|₁`` exactly."""
+    return img1, torch.zeros_like(img1[:, :2])
+
+
+def test_settings_validation_messages():
+    assert vo.VFIOptSettings().levels == (0, )
+    assert vo.VFIOptSettings(levels=(3, 2, 2)).levels == (2, 3)
+    for kw, msg in [(dict(num_iters=-1), 'num_iters'), (dict(lr=0), 'lr must be > 0'),
+                    (dict(lr_schedule='poly'), 'lr_schedule'), (dict(min_lr_ratio=0), 'min_lr_ratio'),
+                    (dict(w_img=0, w_cons=0), 'not both 0'), (dict(w_prior=-1), 'w_prior and w_smooth'),
+                    (dict(alpha=0), 'alpha'), (dict(fill_method='nearest'), 'fill_method'),
+                    (dict(levels=0), 'levels'), (dict(levels=(-1, )), 'levels'), (dict(window=0), 'window')]:
+        with pytest.raises(ValueError, match=msg):
+            vo.VFIOptSettings(**kw)
+
+
+def test_lr_schedules():
+    assert vo.lr_at(0, 100, 0.1) == pytest.approx(0.1)
+    assert vo.lr_at(99, 100, 0.1, 'cosine', 0.01) == pytest.approx(0.001)
+    assert vo.lr_at(50, 101, 0.1, 'cosine', 0.0 + 1e-9) == pytest.approx(0.05, rel=1e-6)  # half-way: half
+    assert [vo.lr_at(i, 10, 0.1, 'step') for i in (0, 4, 5, 8)] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+    assert vo.lr_at(7, 10, 0.3, 'constant') == 0.3
+    with pytest.raises(ValueError, match='schedule'):
+        vo.lr_at(0, 10, 0.1, 'poly')
+
+
+def test_reversal_init_translation_and_holes():
+    # observed flow(x(t), x(t-1)) = -(2, 1): content moves +(2, 1) per frame -> flow(t+1, t) = -(2, 1), with
+    # the entering border (2 columns on the left, 1 row on top) as holes filled from their neighbours
+    flow, valid = vo.reversal_init(_const(-2.0, -1.0))
+    assert torch.allclose(flow, _const(-2.0, -1.0), atol=1e-5)
+    assert float(valid[0, 0, :, :2].max()) == 0 and float(valid[0, 0, :1].max()) == 0
+    assert float(valid[0, 0, 1:, 2:].min()) == 1
+
+
+def test_losses_known_values_and_regularisers():
+    cur = _smooth_image()
+    s = vo.VFIOptSettings(w_cons=0.5, w_prior=0.5, w_smooth=0.25)
+    flow = torch.zeros(1, 2, 32, 32)
+    flow[:, 0, :, 16:] = 1.0  # a 1 px step in dx between columns 15 and 16
+    w = torch.ones(1, 1, 32, 32)
+    w[..., :8] = 0
+    out = vo.vfi_losses(flow, cur, cur, identity_interp, s, anchor=torch.zeros_like(flow), anchor_weight=w)
+    assert float(out['cons']) == pytest.approx(0.5)  # |f̃|₁ = 1 on half the pixels, 0 elsewhere
+    assert float(out['prior']) == pytest.approx(0.5)  # the differing half is fully weighted
+    assert float(out['smooth']) == pytest.approx(1 / 62)  # one step over 31 column pairs, dx only
+    img = (flow_warp(cur, flow, padding_mode='border') - cur).abs().mean()
+    assert float(out['img']) == pytest.approx(float(img))
+    assert float(out['total']) == pytest.approx(float(img) + 0.5 * 0.5 + 0.5 * 0.5 + 0.25 / 62, rel=1e-5)
+    assert out['cons_map'].shape == (1, 1, 32, 32)
+    # an interpolator without flow: L_cons is skipped
+    no_flow = vo.vfi_losses(flow, cur, cur, lambda a, b: (b, None), vo.VFIOptSettings())
+    assert no_flow['cons_map'] is None and float(no_flow['cons']) == 0
+
+
+def test_optimise_flow_descends_to_the_known_minimiser():
+    cur = _smooth_image()
+    init = _const(1.5, -1.0)
+    s = vo.VFIOptSettings(num_iters=60, lr=0.1, lr_schedule='constant', w_cons=0.1, tol=0.0)
+    out = vo.optimise_flow(cur, cur, init, identity_interp, s)
+    assert out['iters'] == 60 and len(out['history']) == 60
+    # the minimiser is f̃ = 0: the mean |f̃| falls from 2.5 px to well below 1 px, and so does the loss
+    assert float(out['flow'].abs().sum(1).mean()) < 0.5
+    assert min(out['history']) < 0.2 * out['history'][0]
+    # coarse parameterisation: a residual at 1/4 resolution only still reaches it (a constant offset)
+    coarse = vo.optimise_flow(cur, cur, init, identity_interp, vo.VFIOptSettings(
+        num_iters=60, lr=0.1, lr_schedule='constant', w_cons=0.1, tol=0.0, levels=(2, )))
+    assert float(coarse['flow'].abs().sum(1).mean()) < 0.5
+
+
+def test_early_stop_and_keep_best():
+    cur = _smooth_image()
+    s = vo.VFIOptSettings(num_iters=20, tol=1.0, window=2)
+    out = vo.optimise_flow(cur, cur, _const(1.0, 0.0), identity_interp, s)
+    assert out['iters'] == 4 and len(out['history']) == 4  # |Δ mean| <= 1.0·mean after two windows of 2
+    # lr so large that Adam overshoots: keep_best returns the best iterate, not the last
+    wild = vo.VFIOptSettings(num_iters=5, lr=20.0, lr_schedule='constant', tol=0.0)
+    best = vo.optimise_flow(cur, cur, _const(0.2, 0.0), identity_interp, wild)
+    last = vo.optimise_flow(cur, cur, _const(0.2, 0.0), identity_interp,
+                            vo.VFIOptSettings(num_iters=5, lr=20.0, lr_schedule='constant', tol=0.0,
+                                              keep_best=False))
+    loss = lambda f: float(vo.vfi_losses(f, cur, cur, identity_interp, wild)['total'])  # noqa: E731
+    assert loss(best['flow']) <= min(best['history']) + 1e-7
+    assert loss(last['flow']) > loss(best['flow'])
+
+
+def test_consistency_fill_refills_inconsistent_pixels():
+    cur = _smooth_image()
+    flow = _const(0.5, 0.0)
+    flow[..., 10:14, 10:14] = 4.0  # round trip with f^G = 0 misses by 8 px there (> alpha)
+    filled, valid = vo.consistency_fill(flow, cur, cur, identity_interp, alpha=1.5)
+    assert float(valid[..., 10:14, 10:14].max()) == 0 and float(valid.sum()) == 32 * 32 - 16
+    assert torch.allclose(filled, _const(0.5, 0.0), atol=1e-5)  # refilled from the constant surroundings
+    same, ones = vo.consistency_fill(flow, cur, cur, identity_interp, alpha=None)
+    assert same is flow and bool((ones == 1).all())
+
+
+def test_predict_next_sign_convention_and_errors():
+    # content moves +(2, 1) per frame; the observed flow(x(t), x(t-1)) = -(2, 1); 0 iterations = the reversal
+    base = _smooth_image(48, 48)
+    frames = [flow_warp(base, _const(-2.0 * k, -1.0 * k, 48, 48), padding_mode='border') for k in range(3)]
+    s = vo.VFIOptSettings(num_iters=0, alpha=None)
+    out = vo.predict_next(frames[0], frames[1], identity_interp, s, observed=_const(-2.0, -1.0, 48, 48))
+    inner = (slice(None), slice(None), slice(6, -6), slice(6, -6))
+    assert torch.allclose(out['flow'], _const(-2.0, -1.0, 48, 48), atol=1e-5)
+    assert torch.allclose(out['frame'][inner], frames[2][inner], atol=1e-5)
+    wrong = vo.predict_next(frames[0], frames[1], identity_interp, s, observed=_const(2.0, 1.0, 48, 48))
+    assert (wrong['frame'][inner] - frames[2][inner]).abs().mean() > 0.01
+    with pytest.raises(ValueError, match='observed flow'):
+        vo.predict_next(frames[0], frames[1], identity_interp, s)
+    with pytest.raises(ValueError, match=r'init must be \(B, 2, H, W\)'):
+        vo.predict_next(frames[0], frames[1], identity_interp, s, init=torch.zeros(1, 2, 8, 8))
+    with pytest.raises(ValueError, match='must have the shape'):
+        vo.predict_next(frames[0], frames[1][..., :40], identity_interp, s, init=torch.zeros(1, 2, 48, 48))
+
+
+def test_interpolator_fn_interfaces():
+    class FrameOnly:
+        def interpolate(self, img0, img1, t):
+            return (1 - t) * img0 + t * img1
+
+    a, b = torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)
+    frame, flow = vo.interpolator_fn(FrameOnly())(a, b)
+    assert flow is None and torch.allclose(frame, torch.full_like(a, 0.5))
+    with pytest.raises(TypeError, match='interpolate'):
+        vo.interpolator_fn(torch.nn.Identity())

@@ -1,0 +1,389 @@
+"""VFI-opt: next-frame prediction by optimising a flow through a frozen frame interpolator (pure functions).
+
+Wu et al., "Optimizing Video Prediction via Video Frame Interpolation" (CVPR 2022). Given the last two observed
+frames ``x(t-1)``, ``x(t)`` the next frame is ``x̃(t+1) = flow_warp(x(t), f̃, padding_mode='border')`` with
+``f̃ = flow(t+1, t)`` in the toolbox convention (:mod:`vidtoolbox.ops.flow_warp`: on the grid of the *predicted*
+frame, pointing to where each of its pixels is found in ``x(t)``). ``f̃`` is optimised so that a frozen
+interpolator ``G`` fed with ``(x(t-1), x̃(t+1))`` at ``t = 0.5`` reproduces ``x(t)``:
+
+* ``L_img = mean |I^G(t+1) − x(t)|`` with ``I^G(t+1) = flow_warp(x̃(t+1), f^G(t→t+1))`` — the interpolator's
+  warp of its second input to the middle time (``warped1`` of :class:`~vidtoolbox.models.archs.IFNet`);
+* ``L_cons = mean_p |f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` — forward–backward consistency of ``f̃ = flow(t+1, t)``
+  with ``f^G(t→t+1) = flow(t, t+1)`` (``flow_t1`` of ``IFNet``), pixels;
+* ``L = w_img·L_img + w_cons·L_cons`` (+ optional regularisers).
+
+Initialisation (sign conventions): with constant velocity ``v`` (content moves by ``+v`` per frame) the observed
+flow is ``flow(x(t), x(t-1)) = −v``, hence ``−flow(t, t−1) ≈ flow(t, t+1) = +v``, the forward motion of ``x(t)``'s
+pixels; :func:`~vidtoolbox.ops.flow_reversal` moves it onto the grid of ``x(t+1)`` and reverses it, giving
+``flow(t+1, t) ≈ −v`` (the paper's ``f̃ = δ(−f(t→t−1))``). Holes of the reversal are filled with
+:func:`~vidtoolbox.ops.fill_flow`. After optimisation, pixels whose consistency error exceeds ``alpha``
+(1.5 px, paper eq. 12) are unreliable and their flow is refilled from reliable neighbours before the final warp.
+
+Nothing here knows about MMEngine or the registry: the interpolator is any callable
+``interp(img0, img1) -> (I^G(t+1), f^G(t→t+1) or None)`` (see :func:`interpolator_fn`); the MMEngine model is
+:class:`vidtoolbox.models.heads.VFIOptPredictor`.
+"""
+import math
+from dataclasses import dataclass, fields
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from .flow_fill import consistency_error, fill_flow
+from .flow_warp import flow_warp, resize_flow
+from .splat import flow_reversal
+
+__all__ = ['VFIOptSettings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'vfi_losses', 'lr_at', 'compose_flow',
+           'optimise_flow', 'consistency_fill', 'predict_next', 'check_frames', 'check_flow', 'LR_SCHEDULES']
+
+#: learning-rate schedules of :func:`lr_at`
+LR_SCHEDULES = ('constant', 'cosine', 'step')
+_FILLS = ('idw', 'harmonic')
+
+#: ``interp(img0, img1) -> (I^G(t+1), f^G(t→t+1))``: ``img0``/``img1`` ``(B, 3, H, W)`` in [0, 1]; returns the
+#: interpolator's warp of ``img1`` to the middle time ``(B, 3, H, W)`` (or, for interpolators exposing no flow,
+#: the interpolated frame) and ``flow(frame_0.5, img1)`` ``(B, 2, H, W)`` in pixels (or ``None``).
+InterpFn = Callable[[torch.Tensor, torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor]]]
+
+
+def _levels(levels) -> Tuple[int, ...]:
+    if isinstance(levels, (list, tuple)):
+        if not levels or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in levels):
+            raise ValueError(f'VFI-opt: levels must be an int >= 1 or a non-empty sequence of level indices >= 0, '
+                             f'got {levels}')
+        return tuple(sorted(set(levels)))
+    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
+        raise ValueError(f'VFI-opt: levels must be an int >= 1 or a sequence of level indices, got {levels}')
+    return tuple(range(levels))
+
+
+@dataclass
+class VFIOptSettings:
+    """Hyper-parameters of the VFI-opt optimisation (validated on construction; the message names the field).
+
+    Attributes:
+        num_iters: Adam iterations per predicted frame (paper: 3000; 0 returns the initialisation).
+        lr: Adam learning rate on the flow, in pixels (paper: 0.1).
+        lr_schedule: ``'cosine'`` (decay to ``lr·min_lr_ratio`` over ``num_iters``), ``'step'`` (×0.1 at 50 % and
+            80 %) or ``'constant'`` (the paper's).
+        min_lr_ratio: final learning-rate fraction of the cosine schedule, in (0, 1].
+        w_img, w_cons: loss weights ``ω1``, ``ω2`` (``L_img`` is a mean over pixels and channels of values in
+            [0, 1]; ``L_cons`` a mean over pixels of an L1 distance in pixels).
+        w_prior: weight of ``L_prior = mean_p v(p)·|f̃(p) − f_init(p)|₁`` (pixels), an L1 trust region around the
+            initialisation on the pixels the flow reversal covered (0 disables it).
+        w_smooth: weight of a total-variation term on ``f̃`` (mean L1 of neighbour differences, pixels).
+        alpha: consistency threshold (pixels) marking unreliable flow for the final fill (paper: 1.5); ``None``
+            disables the fill.
+        fill_method: ``'idw'`` (paper) or ``'harmonic'``, see :func:`~vidtoolbox.ops.fill_flow`.
+        levels: parameterisation of the optimised residual: ``f̃ = f_init + Σ_l up(δ_l)`` with ``δ_l`` at
+            ``1/2**l`` resolution. An int ``n`` means levels ``0 … n-1`` (``1`` = a per-pixel flow, the paper); a
+            sequence names the levels, e.g. ``(2, 3)``.
+        tol, window: early stop when the mean loss of the last ``window`` iterations differs from that of the
+            previous window by less than ``tol`` (relative); ``tol=0`` disables it.
+        keep_best: return the flow of the lowest loss seen instead of the last iterate.
+    """
+
+    num_iters: int = 300
+    lr: float = 0.1
+    lr_schedule: str = 'cosine'
+    min_lr_ratio: float = 0.01
+    w_img: float = 1.0
+    w_cons: float = 0.01
+    w_prior: float = 0.0
+    w_smooth: float = 0.0
+    alpha: Optional[float] = 1.5
+    fill_method: str = 'idw'
+    levels: Union[int, Sequence[int]] = 1
+    tol: float = 1e-3
+    window: int = 50
+    keep_best: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.num_iters, bool) or int(self.num_iters) != self.num_iters or self.num_iters < 0:
+            raise ValueError(f'VFI-opt: num_iters must be an int >= 0, got {self.num_iters}')
+        self.num_iters = int(self.num_iters)
+        if not self.lr > 0:
+            raise ValueError(f'VFI-opt: lr must be > 0, got {self.lr}')
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f'VFI-opt: lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}')
+        if not 0 < self.min_lr_ratio <= 1:
+            raise ValueError(f'VFI-opt: min_lr_ratio must be in (0, 1], got {self.min_lr_ratio}')
+        if self.w_img < 0 or self.w_cons < 0 or (self.w_img == 0 and self.w_cons == 0):
+            raise ValueError(f'VFI-opt: w_img and w_cons must be >= 0 and not both 0, got {self.w_img}, '
+                             f'{self.w_cons}')
+        if not (self.w_prior >= 0 and self.w_smooth >= 0):
+            raise ValueError(f'VFI-opt: w_prior and w_smooth must be >= 0, got {self.w_prior}, {self.w_smooth}')
+        if self.alpha is not None and not self.alpha > 0:
+            raise ValueError(f'VFI-opt: alpha must be > 0 (pixels) or None, got {self.alpha}')
+        if self.fill_method not in _FILLS:
+            raise ValueError(f'VFI-opt: fill_method must be one of {_FILLS}, got {self.fill_method!r}')
+        self.levels = _levels(self.levels)
+        if self.tol < 0 or int(self.window) < 1:
+            raise ValueError(f'VFI-opt: tol must be >= 0 and window >= 1, got tol={self.tol}, window={self.window}')
+        self.window = int(self.window)
+        self.keep_best = bool(self.keep_best)
+
+    @classmethod
+    def field_names(cls) -> Tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+def interpolator_fn(interpolator) -> InterpFn:
+    """Wrap an interpolator into the :data:`InterpFn` the optimiser calls.
+
+    Args:
+        interpolator: an ``nn.Module`` whose ``forward(img0, img1, timestep=0.5)`` returns a dict with
+            ``warped1`` and ``flow_t1`` (like :class:`~vidtoolbox.models.archs.IFNet`): the paper's ``L_img`` on
+            ``I^G(t+1)`` and ``L_cons`` are used. Otherwise its ``interpolate(img0, img1, t)`` is used: ``L_img``
+            then compares the interpolated frame itself with ``x(t)`` (the paper's "L_interp" variant) and
+            ``L_cons`` is skipped.
+
+    Raises:
+        TypeError: ``interpolator`` has no ``interpolate(img0, img1, t)`` method.
+    """
+    if not callable(getattr(interpolator, 'interpolate', None)):
+        raise TypeError(f'VFI-opt: the interpolator {type(interpolator).__name__} has no '
+                        'interpolate(img0, img1, t) method')
+    is_module = isinstance(interpolator, torch.nn.Module)
+
+    def fn(img0, img1):
+        out = interpolator(img0, img1, timestep=0.5) if is_module else None
+        if isinstance(out, dict) and 'flow_t1' in out and 'warped1' in out:
+            return out['warped1'], out['flow_t1']
+        return interpolator.interpolate(img0, img1, 0.5), None
+
+    return fn
+
+
+def check_frames(prev: torch.Tensor, cur: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``prev`` and ``cur`` are ``(B, 3, H, W)`` tensors of the same shape."""
+    for name, x in (('prev', prev), ('cur', cur)):
+        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f'VFI-opt: {name} must be a (B, 3, H, W) RGB tensor in [0, 1], got {shape}')
+    if cur.shape != prev.shape:
+        raise ValueError(f'VFI-opt: cur {tuple(cur.shape)} must have the shape of the other frame '
+                         f'{tuple(prev.shape)}')
+
+
+def check_flow(name: str, f: torch.Tensor, ref: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless ``f`` is a ``(B, 2, H, W)`` flow matching the frame ``ref`` ``(B, 3, H, W)``."""
+    want = (ref.shape[0], 2, *ref.shape[-2:])
+    if not isinstance(f, torch.Tensor) or tuple(f.shape) != want:
+        shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
+        raise ValueError(f'VFI-opt: {name} must be (B, 2, H, W) = {want}, got {shape}')
+
+
+def reversal_init(observed: torch.Tensor, fill_method: str = 'idw') -> Tuple[torch.Tensor, torch.Tensor]:
+    """The constant-velocity initialisation ``f̃₀ = flow(t+1, t) = δ(−flow(t, t−1))``.
+
+    Args:
+        observed: ``(B, 2, H, W)`` ``flow(x(t), x(t−1))`` in pixels.
+        fill_method: how the reversal's holes are filled (:func:`~vidtoolbox.ops.fill_flow`).
+
+    Returns:
+        tuple ``(flow, valid)``: the filled reversed flow ``(B, 2, H, W)`` and the reversal's validity
+        ``(B, 1, H, W)`` (1 where something landed, 0 in holes: regions entering the view / disoccluded).
+    """
+    observed = observed.detach()
+    rev, valid = flow_reversal(-observed)
+    if bool((valid > 0).any()):
+        rev = fill_flow(rev, valid, method=fill_method)
+    return rev, valid
+
+
+def vfi_losses(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn,
+               settings: VFIOptSettings, anchor: Optional[torch.Tensor] = None,
+               anchor_weight: Optional[torch.Tensor] = None) -> dict:
+    """``L_img``, ``L_cons``, the regularisers and the weighted total for a candidate ``f̃ = flow(t+1, t)``.
+
+    Args:
+        flow: ``(B, 2, H, W)`` candidate ``flow(t+1, t)`` in pixels.
+        prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
+        interp: the interpolator, see :data:`InterpFn`.
+        settings: the weights ``w_img``, ``w_cons``, ``w_prior``, ``w_smooth``.
+        anchor: ``(B, 2, H, W)`` the flow ``L_prior`` pulls towards (``None``: ``L_prior = 0``).
+        anchor_weight: ``(B, 1, H, W)`` per-pixel weight of ``L_prior`` in [0, 1] (``None``: all ones).
+
+    Returns:
+        dict of scalars (mean over the batch): ``img``, ``cons`` (0 when the interpolator exposes no flow),
+        ``prior`` (``mean_p w(p)·|f̃(p) − anchor(p)|₁``, pixels), ``smooth`` (mean L1 of the horizontal and
+        vertical flow differences, pixels), ``total``; and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map``
+        ``(B, 1, H, W)`` (or ``None``).
+    """
+    s = settings
+    pred = flow_warp(cur, flow, padding_mode='border')
+    i_g, f_g = interp(prev, pred)
+    l_img = (i_g - cur).abs().mean()
+    if f_g is not None:
+        cmap = consistency_error(flow, f_g)
+        l_cons = cmap.mean()
+    else:
+        cmap, l_cons = None, flow.new_zeros(())
+    total = s.w_img * l_img + s.w_cons * l_cons
+    l_prior = flow.new_zeros(())
+    if anchor is not None and s.w_prior > 0:
+        d = (flow - anchor).abs().sum(1, keepdim=True)
+        l_prior = (d if anchor_weight is None else d * anchor_weight).mean()
+        total = total + s.w_prior * l_prior
+    l_smooth = flow.new_zeros(())
+    if s.w_smooth > 0:
+        l_smooth = ((flow[..., :, 1:] - flow[..., :, :-1]).abs().mean()
+                    + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean())
+        total = total + s.w_smooth * l_smooth
+    return dict(img=l_img, cons=l_cons, prior=l_prior, smooth=l_smooth, total=total, pred=pred, cons_map=cmap)
+
+
+def lr_at(it: int, n: int, lr: float, schedule: str = 'cosine', min_lr_ratio: float = 0.01) -> float:
+    """Learning rate of iteration ``it`` (0-based) of ``n``: ``'constant'``, ``'step'`` (×0.1 at 50 % and 80 %) or
+    ``'cosine'`` (from ``lr`` at ``it = 0`` to ``lr·min_lr_ratio`` at ``it = n − 1``)."""
+    if schedule not in LR_SCHEDULES:
+        raise ValueError(f'lr_at: schedule must be one of {LR_SCHEDULES}, got {schedule!r}')
+    if schedule == 'constant' or n <= 1:
+        return lr
+    if schedule == 'step':
+        return lr * (0.1 ** ((it >= 0.5 * n) + (it >= 0.8 * n)))
+    r = min_lr_ratio
+    return lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * it / (n - 1))))
+
+
+def compose_flow(base: torch.Tensor, deltas: Sequence[torch.Tensor]) -> torch.Tensor:
+    """``base + Σ up(δ_l)``: every residual ``(B, 2, h_l, w_l)`` is bilinearly resized to ``base``'s size (values
+    scaled, :func:`~vidtoolbox.ops.resize_flow`) and added."""
+    flow = base
+    h, w = base.shape[-2:]
+    for d in deltas:
+        flow = flow + (d if d.shape[-2:] == (h, w) else resize_flow(d, (h, w)))
+    return flow
+
+
+def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, interp: InterpFn,
+                  settings: VFIOptSettings, anchor_weight: Optional[torch.Tensor] = None,
+                  num_iters: Optional[int] = None, progress: bool = False) -> dict:
+    """Adam on the residual of ``f̃ = init + Σ_l up(δ_l)`` minimising :func:`vfi_losses` (no final fill).
+
+    Args:
+        prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
+        init: ``(B, 2, H, W)`` initial ``flow(t+1, t)`` (also the anchor of ``L_prior``).
+        interp: see :data:`InterpFn`.
+        settings: :class:`VFIOptSettings`.
+        anchor_weight: ``(B, 1, H, W)`` weight of ``L_prior`` (``None``: all ones).
+        num_iters: overrides ``settings.num_iters``.
+        progress: tqdm bar over iterations.
+
+    Returns:
+        dict: ``flow`` ``(B, 2, H, W)`` the optimised ``flow(t+1, t)`` (the best iterate with ``keep_best``),
+        ``history`` list of per-iteration total losses, ``iters`` the number of iterations run.
+    """
+    s = settings
+    n = s.num_iters if num_iters is None else int(num_iters)
+    if n < 0:
+        raise ValueError(f'VFI-opt: num_iters must be >= 0, got {n}')
+    prev, cur, base = prev.detach(), cur.detach(), init.detach()
+    h, w = cur.shape[-2:]
+    deltas = [torch.zeros(cur.shape[0], 2, max(1, h >> lvl), max(1, w >> lvl), dtype=cur.dtype,
+                          device=cur.device, requires_grad=True) for lvl in s.levels]
+    history: List[float] = []
+    best = (math.inf, base)
+    if n > 0:
+        with torch.enable_grad():
+            opt = torch.optim.Adam(deltas, lr=s.lr)
+            bar = None
+            if progress:
+                from tqdm import tqdm
+                bar = tqdm(total=n, desc='VFI-opt', leave=False)
+            for it in range(n):
+                for g in opt.param_groups:
+                    g['lr'] = lr_at(it, n, s.lr, s.lr_schedule, s.min_lr_ratio)
+                flow = compose_flow(base, deltas)
+                loss = vfi_losses(flow, prev, cur, interp, s, base, anchor_weight)['total']
+                val = float(loss.detach())
+                history.append(val)
+                if s.keep_best and val < best[0]:
+                    best = (val, flow.detach())
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f'{val:.4g}')
+                if s.tol > 0 and len(history) >= 2 * s.window:
+                    a = sum(history[-2 * s.window:-s.window]) / s.window
+                    b = sum(history[-s.window:]) / s.window
+                    if abs(a - b) <= s.tol * max(abs(a), 1e-12):
+                        break
+            if bar is not None:
+                bar.close()
+    with torch.no_grad():
+        last = compose_flow(base, deltas).detach()
+        flow = last
+        if s.keep_best and n > 0:
+            final_loss = float(vfi_losses(last, prev, cur, interp, s, base, anchor_weight)['total'])
+            flow = last if final_loss <= best[0] else best[1]
+    return dict(flow=flow, history=history, iters=len(history))
+
+
+def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn,
+                     alpha: Optional[float] = 1.5, fill_method: str = 'idw') -> Tuple[torch.Tensor, torch.Tensor]:
+    """Refill the unreliable pixels of ``f̃ = flow(t+1, t)`` (paper eq. 12).
+
+    The interpolator is run once on ``(x(t−1), flow_warp(x(t), f̃))``; pixels whose round-trip error
+    ``|f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` exceeds ``alpha`` pixels are refilled from reliable neighbours
+    (:func:`~vidtoolbox.ops.fill_flow`).
+
+    Returns:
+        tuple ``(flow, valid)``: the filled flow ``(B, 2, H, W)`` and the mask ``(B, 1, H, W)`` (1 = reliable;
+        all ones when ``alpha`` is ``None`` or the interpolator exposes no flow).
+    """
+    valid = torch.ones_like(flow[:, :1])
+    if alpha is None:
+        return flow, valid
+    with torch.no_grad():
+        _, f_g = interp(prev, flow_warp(cur, flow, padding_mode='border'))
+        if f_g is None:
+            return flow, valid
+        valid = (consistency_error(flow, f_g) <= alpha).to(flow.dtype)
+        if bool((valid < 1).any()) and bool((valid > 0).any()):
+            flow = fill_flow(flow, valid, method=fill_method)
+    return flow, valid
+
+
+def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settings: VFIOptSettings,
+                 observed: Optional[torch.Tensor] = None, init: Optional[torch.Tensor] = None,
+                 num_iters: Optional[int] = None, progress: bool = False) -> dict:
+    """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)``: initialisation, optimisation, consistency fill, warp.
+
+    Args:
+        prev: ``x(t−1)`` ``(B, 3, H, W)`` RGB in [0, 1].
+        cur: ``x(t)`` ``(B, 3, H, W)``.
+        interp: see :data:`InterpFn`.
+        settings: :class:`VFIOptSettings`.
+        observed: ``flow(x(t), x(t−1))`` ``(B, 2, H, W)``; the initialisation is its reversal
+            (:func:`reversal_init`). Exactly one of ``observed`` and ``init`` is needed.
+        init: an initial ``flow(t+1, t)`` ``(B, 2, H, W)`` (skips the reversal; ``L_prior`` then weights all
+            pixels).
+        num_iters: overrides ``settings.num_iters``.
+        progress: tqdm bar over iterations.
+
+    Returns:
+        dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)`` the
+        final ``flow(t+1, t)`` (after the consistency fill), ``init_flow`` the initialisation, ``valid``
+        ``(B, 1, H, W)`` the final consistency mask, ``history`` list of per-iteration total losses, ``iters``.
+    """
+    check_frames(prev, cur)
+    prev, cur = prev.detach(), cur.detach()
+    if init is None:
+        if observed is None:
+            raise ValueError('VFI-opt: predict_next needs the observed flow(x(t), x(t-1)) or an init flow(t+1, t)')
+        check_flow('the observed flow', observed, cur)
+        base, anchor_w = reversal_init(observed.to(cur), settings.fill_method)
+        anchor_w = (anchor_w > 0.5).to(cur.dtype)
+    else:
+        check_flow('init', init, cur)
+        base = init.detach().to(cur)
+        anchor_w = torch.ones_like(base[:, :1])
+    out = optimise_flow(prev, cur, base, interp, settings, anchor_w, num_iters=num_iters, progress=progress)
+    flow, valid = consistency_fill(out['flow'], prev, cur, interp, settings.alpha, settings.fill_method)
+    with torch.no_grad():
+        frame = flow_warp(cur, flow, padding_mode='border').clamp(0, 1)
+    return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=out['history'], iters=out['iters'])
