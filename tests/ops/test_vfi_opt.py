@@ -149,3 +149,90 @@ def test_interpolator_fn_interfaces():
     assert flow is None and torch.allclose(frame, torch.full_like(a, 0.5))
     with pytest.raises(TypeError, match='interpolate'):
         vo.interpolator_fn(torch.nn.Identity())
+
+
+def test_paper_normalisation_and_fill_dilation():
+    cur = _smooth_image()
+    flow = _const(1.0, 0.5)
+    out = vo.vfi_losses(flow, cur, cur, identity_interp, vo.VFIOptSettings(cons_norm='paper'))
+    assert float(out['cons']) == pytest.approx(2.5e-4 * 1.5 * 32 * 32)  # 0.001/2 · Σ_p mean_c |f̃|
+    flow = _const(0.5, 0.0)
+    flow[..., 10:14, 10:14] = 4.0
+    _, valid = vo.consistency_fill(flow, cur, cur, identity_interp, alpha=1.5, dilate=1)
+    assert float(valid.sum()) == 32 * 32 - 36 and float(valid[..., 9:15, 9:15].max()) == 0
+
+
+def test_snapshots_and_stop_at_replay_shorter_runs():
+    cur = _smooth_image()
+    init = _const(1.5, -1.0)
+    s = vo.VFIOptSettings(num_iters=12, lr=0.1, lr_schedule='constant', tol=0.0, keep_best=False)
+    full = vo.optimise_flow(cur, cur, init, identity_interp, s, snapshots=(0, 5, 12, 40))
+    short = vo.optimise_flow(cur, cur, init, identity_interp, s, num_iters=5)
+    stopped = vo.optimise_flow(cur, cur, init, identity_interp, s, stop_at=5)
+    assert torch.equal(full['snapshots'][0], init)
+    assert torch.allclose(full['snapshots'][5], short['flow']) and torch.allclose(stopped['flow'], short['flow'])
+    assert stopped['iters'] == 5
+    assert torch.equal(full['snapshots'][12], full['flow']) and torch.equal(full['snapshots'][40], full['flow'])
+    assert not torch.allclose(full['snapshots'][5], full['flow'])
+
+
+V_CLIP = (2.0, 1.0)
+
+
+def _translation_clip(n=5, size=40):
+    base = _smooth_image(size + 24, size + 24)
+    return [flow_warp(base, _const(-V_CLIP[0] * k, -V_CLIP[1] * k, size + 24, size + 24),
+                      padding_mode='border')[..., 12:12 + size, 12:12 + size] for k in range(n)]
+
+
+def _biased_interp(c=(1.0, 0.0)):
+    """A stand-in interpolator with a systematic error: its flow ``flow(middle, img1)`` is always the constant
+    ``c`` (whatever the motion), and ``I^G`` is ``img1`` warped by it."""
+    def fn(img0, img1):
+        f = _const(c[0], c[1], *img1.shape[-2:])
+        return flow_warp(img1, f, padding_mode='border'), f
+    return fn
+
+
+def test_calibration_cancels_a_systematic_interpolator_error():
+    # constant-velocity translation; the init is the exact flow(t+1, t) = -V. The biased interpolator pulls the
+    # paper objective away from it; calibrated on the context triplet, the true flow is (near) a minimiser
+    clip = _translation_clip()
+    obs = lambda src, dst: _const(-V_CLIP[0], -V_CLIP[1], 40, 40)  # noqa: E731  (flow(x(t), x(t-1)))
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    err = lambda f: float((f[inner] - clip[3][inner]).abs().mean())  # noqa: E731
+    kw = dict(num_iters=40, lr=0.1, lr_schedule='constant', w_cons=0.01, alpha=None, keep_best=False, tol=0.0)
+    paper = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(**kw), obs)
+    calib = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(calibrate=True, **kw), obs)
+    init = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(**dict(kw, num_iters=0)), obs)
+    assert err(init['frame']) < 1e-3
+    assert err(paper['frame']) > 0.01  # drifted towards the interpolator's bias
+    assert err(calib['frame']) < 0.25 * err(paper['frame'])
+    offsets = vo.calibration_offsets(clip[0], clip[1], clip[2], obs(None, None), init['init_flow'], _biased_interp())
+    # at the true flow the calibrated residuals vanish (inside the border)
+    pred = flow_warp(clip[2], init['init_flow'], padding_mode='border')
+    ig, fg = _biased_interp()(clip[1], pred)
+    assert float((ig - clip[2] - offsets['img'])[inner].abs().max()) < 1e-4
+    trip = init['init_flow'] + flow_warp(fg, init['init_flow'], padding_mode='border')
+    assert float((trip - offsets['flow']).abs().max()) < 1e-4
+    with pytest.raises(ValueError, match='need 3 context frames'):
+        vo.predict_from_context(clip[1:3], _biased_interp(), vo.VFIOptSettings(calibrate=True), obs)
+
+
+def test_held_back_selection_keeps_the_init_when_optimising_hurts_and_optimises_when_it_helps():
+    clip = _translation_clip()
+    true_obs = lambda src, dst: _const(-V_CLIP[0], -V_CLIP[1], 40, 40)  # noqa: E731
+    kw = dict(num_iters=30, lr=0.1, lr_schedule='constant', w_cons=0.01, alpha=None, keep_best=False, tol=0.0,
+              select_iters=[0, 10, 20])
+    # exact init + biased interpolator: the held-back step shows that iterating hurts -> 0 iterations
+    out = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(**kw), true_obs)
+    assert out['selection']['chosen'] == 0 and out['iters'] == 0
+    assert set(out['selection']['psnr']) == {0, 10, 20, 30}
+    assert out['selection']['psnr'][0] > out['selection']['psnr'][30]
+    # zero init (copy-last) + an interpolator that knows the motion (flow(middle, img1) = +V): iterating helps
+    zero = lambda src, dst: torch.zeros(1, 2, 40, 40)  # noqa: E731
+    good = _biased_interp(V_CLIP)
+    out = vo.predict_from_context(clip[:3], good, vo.VFIOptSettings(**kw), zero)
+    assert out['selection']['chosen'] > 0 and out['iters'] == out['selection']['chosen']
+    inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
+    assert float((out['frame'] - clip[3])[inner].abs().mean()) < 0.5 * float((clip[2] - clip[3])[inner].abs().mean())

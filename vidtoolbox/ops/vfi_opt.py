@@ -28,17 +28,20 @@ from dataclasses import dataclass, fields
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 
 from .flow_fill import consistency_error, fill_flow
 from .flow_warp import flow_warp, resize_flow
 from .splat import flow_reversal
 
-__all__ = ['VFIOptSettings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'vfi_losses', 'lr_at', 'compose_flow',
-           'optimise_flow', 'consistency_fill', 'predict_next', 'check_frames', 'check_flow', 'LR_SCHEDULES']
+__all__ = ['VFIOptSettings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'calibration_offsets', 'vfi_losses',
+           'lr_at', 'compose_flow', 'optimise_flow', 'consistency_fill', 'predict_next', 'predict_from_context',
+           'check_frames', 'check_flow', 'LR_SCHEDULES']
 
 #: learning-rate schedules of :func:`lr_at`
 LR_SCHEDULES = ('constant', 'cosine', 'step')
 _FILLS = ('idw', 'harmonic')
+_CONS_NORMS = ('mean', 'paper')
 
 #: ``interp(img0, img1) -> (I^G(t+1), f^G(t→t+1))``: ``img0``/``img1`` ``(B, 3, H, W)`` in [0, 1]; returns the
 #: interpolator's warp of ``img1`` to the middle time ``(B, 3, H, W)`` (or, for interpolators exposing no flow,
@@ -81,6 +84,18 @@ class VFIOptSettings:
         tol, window: early stop when the mean loss of the last ``window`` iterations differs from that of the
             previous window by less than ``tol`` (relative); ``tol=0`` disables it.
         keep_best: return the flow of the lowest loss seen instead of the last iterate.
+        cons_norm: reduction of ``L_cons``: ``'mean'`` (mean over pixels of the L1 round-trip error, pixels) or
+            ``'paper'`` (the public scripts' ``0.001/2 · Σ_p mean_c |·|`` = ``2.5e-4 · Σ_p |·|₁``, a sum over pixels,
+            so its weight relative to ``L_img`` grows with the image size).
+        fill_dilate: radius (pixels) by which the unreliable mask is dilated before the final fill (the public
+            scripts dilate with a 5×5 kernel: 2); 0 = no dilation.
+        calibrate: *context calibration* (toolbox addition; needs ``x(t−2)``): the interpolator's error on the real
+            context triplet ``(x(t−2), x(t−1), x(t))`` is moved onto the prediction triplet and becomes the target
+            of the objective, see :func:`calibration_offsets`.
+        select_iters: iteration counts to choose from by a *held-back step* (toolbox addition; needs one more
+            context frame): the same optimisation predicts the last context frame from the frames before it, and
+            the count whose prediction has the highest PSNR is used for the real step (:func:`predict_from_context`).
+            ``None`` disables it (``num_iters`` iterations are run).
     """
 
     num_iters: int = 300
@@ -97,6 +112,10 @@ class VFIOptSettings:
     tol: float = 1e-3
     window: int = 50
     keep_best: bool = True
+    cons_norm: str = 'mean'
+    fill_dilate: int = 0
+    calibrate: bool = False
+    select_iters: Optional[Sequence[int]] = None
 
     def __post_init__(self):
         if isinstance(self.num_iters, bool) or int(self.num_iters) != self.num_iters or self.num_iters < 0:
@@ -122,13 +141,31 @@ class VFIOptSettings:
             raise ValueError(f'VFI-opt: tol must be >= 0 and window >= 1, got tol={self.tol}, window={self.window}')
         self.window = int(self.window)
         self.keep_best = bool(self.keep_best)
+        if self.cons_norm not in _CONS_NORMS:
+            raise ValueError(f'VFI-opt: cons_norm must be one of {_CONS_NORMS}, got {self.cons_norm!r}')
+        if isinstance(self.fill_dilate, bool) or int(self.fill_dilate) != self.fill_dilate or self.fill_dilate < 0:
+            raise ValueError(f'VFI-opt: fill_dilate must be an int >= 0 (pixels), got {self.fill_dilate!r}')
+        self.fill_dilate = int(self.fill_dilate)
+        self.calibrate = bool(self.calibrate)
+        if self.select_iters is not None:
+            cands = self.select_iters
+            if (not isinstance(cands, (list, tuple)) or not cands
+                    or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in cands)):
+                raise ValueError(f'VFI-opt: select_iters must be None or a non-empty sequence of iteration counts '
+                                 f'>= 0, got {cands!r}')
+            self.select_iters = tuple(sorted(set(int(v) for v in cands)))
+
+    @property
+    def context_size(self) -> int:
+        """Context frames one prediction needs: 2, +1 with ``calibrate``, +1 with ``select_iters``."""
+        return 2 + int(self.calibrate) + int(self.select_iters is not None)
 
     @classmethod
     def field_names(cls) -> Tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
 
 
-def interpolator_fn(interpolator) -> InterpFn:
+def interpolator_fn(interpolator, scale_list: Optional[Sequence[float]] = None) -> InterpFn:
     """Wrap an interpolator into the :data:`InterpFn` the optimiser calls.
 
     Args:
@@ -137,6 +174,8 @@ def interpolator_fn(interpolator) -> InterpFn:
             ``I^G(t+1)`` and ``L_cons`` are used. Otherwise its ``interpolate(img0, img1, t)`` is used: ``L_img``
             then compares the interpolated frame itself with ``x(t)`` (the paper's "L_interp" variant) and
             ``L_cons`` is skipped.
+        scale_list: passed to the module's ``forward`` as ``scale_list`` when given (IFNet's block scales, e.g.
+            ``(4, 2, 1, 1)``); ``None`` keeps the interpolator's default.
 
     Raises:
         TypeError: ``interpolator`` has no ``interpolate(img0, img1, t)`` method.
@@ -145,9 +184,10 @@ def interpolator_fn(interpolator) -> InterpFn:
         raise TypeError(f'VFI-opt: the interpolator {type(interpolator).__name__} has no '
                         'interpolate(img0, img1, t) method')
     is_module = isinstance(interpolator, torch.nn.Module)
+    extra = {} if scale_list is None else dict(scale_list=tuple(scale_list))
 
     def fn(img0, img1):
-        out = interpolator(img0, img1, timestep=0.5) if is_module else None
+        out = interpolator(img0, img1, timestep=0.5, **extra) if is_module else None
         if isinstance(out, dict) and 'flow_t1' in out and 'warped1' in out:
             return out['warped1'], out['flow_t1']
         return interpolator.interpolate(img0, img1, 0.5), None
@@ -192,32 +232,77 @@ def reversal_init(observed: torch.Tensor, fill_method: str = 'idw') -> Tuple[tor
     return rev, valid
 
 
+def calibration_offsets(prev2: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, observed: torch.Tensor,
+                        init: torch.Tensor, interp: InterpFn) -> dict:
+    """The interpolator's error on the real context triplet, moved onto the prediction triplet.
+
+    The objective of VFI-opt asks that ``G(x(t−1), x̃(t+1))`` reproduces ``x(t)`` exactly. A real interpolator does
+    not do that even for the true ``x(t+1)``: its warp has errors (imprecise flow, motion that is not exactly
+    linear: the middle frame is not half-way in time), and an optimised per-pixel flow exploits them. The context
+    holds one more real triplet, ``(x(t−2), x(t−1), x(t))``, on which the interpolator's error is *known*:
+
+    * image: ``r = I^G_ctx − x(t−1)`` on ``x(t−1)``'s grid, with ``I^G_ctx`` the warp of ``x(t)`` to the middle
+      of ``(x(t−2), x(t))``; moved to ``x(t)``'s grid along ``flow(t, t−1)``: ``img = flow_warp(r, observed)``;
+    * flow: the round-trip vector ``flow(t, t−1)(q) + f^G_ctx(q + flow(t, t−1)(q))`` on ``x(t)``'s grid (``f^G_ctx``
+      = the interpolator's ``flow(middle, x(t))``), with the observed flow standing for ``flow(t, t−1)``; moved to
+      ``x(t+1)``'s grid along the initial ``flow(t+1, t)``: ``flow``.
+
+    With stationary motion the true ``x(t+1)`` makes the same errors, so :func:`vfi_losses` uses
+    ``|I^G(t+1) − x(t) − img|`` and ``|f̃ + f^G(·+f̃) − flow|₁`` (toolbox addition, not in the paper).
+
+    Args:
+        prev2, prev, cur: ``x(t−2)``, ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
+        observed: ``(B, 2, H, W)`` ``flow(x(t), x(t−1))`` in pixels.
+        init: ``(B, 2, H, W)`` the initial ``flow(t+1, t)``.
+        interp: see :data:`InterpFn`.
+
+    Returns:
+        dict: ``img`` ``(B, 3, H, W)`` (values in [−1, 1]) and ``flow`` ``(B, 2, H, W)`` pixels (``None`` when the
+        interpolator exposes no flow).
+    """
+    with torch.no_grad():
+        warped, f_ctx = interp(prev2.detach(), cur.detach())
+        img = flow_warp(warped - prev, observed, padding_mode='border')
+        flow = None
+        if f_ctx is not None:
+            trip = observed + flow_warp(f_ctx, observed, padding_mode='border')
+            flow = flow_warp(trip, init, padding_mode='border')
+    return dict(img=img, flow=flow)
+
+
 def vfi_losses(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn,
                settings: VFIOptSettings, anchor: Optional[torch.Tensor] = None,
-               anchor_weight: Optional[torch.Tensor] = None) -> dict:
+               anchor_weight: Optional[torch.Tensor] = None, calib: Optional[dict] = None) -> dict:
     """``L_img``, ``L_cons``, the regularisers and the weighted total for a candidate ``f̃ = flow(t+1, t)``.
 
     Args:
         flow: ``(B, 2, H, W)`` candidate ``flow(t+1, t)`` in pixels.
         prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
         interp: the interpolator, see :data:`InterpFn`.
-        settings: the weights ``w_img``, ``w_cons``, ``w_prior``, ``w_smooth``.
+        settings: the weights ``w_img``, ``w_cons``, ``w_prior``, ``w_smooth`` and ``cons_norm``.
         anchor: ``(B, 2, H, W)`` the flow ``L_prior`` pulls towards (``None``: ``L_prior = 0``).
         anchor_weight: ``(B, 1, H, W)`` per-pixel weight of ``L_prior`` in [0, 1] (``None``: all ones).
+        calib: :func:`calibration_offsets` (``None``: the paper's objective): ``L_img = mean|I^G − x(t) − img|``
+            and, when it has a ``flow``, ``L_cons`` measures the round-trip vector minus ``flow``.
 
     Returns:
         dict of scalars (mean over the batch): ``img``, ``cons`` (0 when the interpolator exposes no flow),
         ``prior`` (``mean_p w(p)·|f̃(p) − anchor(p)|₁``, pixels), ``smooth`` (mean L1 of the horizontal and
         vertical flow differences, pixels), ``total``; and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map``
-        ``(B, 1, H, W)`` (or ``None``).
+        ``(B, 1, H, W)`` (the per-pixel round-trip error in pixels, or ``None``).
     """
     s = settings
     pred = flow_warp(cur, flow, padding_mode='border')
     i_g, f_g = interp(prev, pred)
-    l_img = (i_g - cur).abs().mean()
+    target = cur if calib is None else cur + calib['img']
+    l_img = (i_g - target).abs().mean()
     if f_g is not None:
-        cmap = consistency_error(flow, f_g)
-        l_cons = cmap.mean()
+        if calib is not None and calib.get('flow') is not None:
+            trip = flow + flow_warp(f_g, flow, padding_mode='border')
+            cmap = (trip - calib['flow']).abs().sum(1, keepdim=True)
+        else:
+            cmap = consistency_error(flow, f_g)
+        l_cons = cmap.mean() if s.cons_norm == 'mean' else 2.5e-4 * cmap.sum() / flow.shape[0]
     else:
         cmap, l_cons = None, flow.new_zeros(())
     total = s.w_img * l_img + s.w_cons * l_cons
@@ -259,7 +344,8 @@ def compose_flow(base: torch.Tensor, deltas: Sequence[torch.Tensor]) -> torch.Te
 
 def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, interp: InterpFn,
                   settings: VFIOptSettings, anchor_weight: Optional[torch.Tensor] = None,
-                  num_iters: Optional[int] = None, progress: bool = False) -> dict:
+                  num_iters: Optional[int] = None, progress: bool = False, calib: Optional[dict] = None,
+                  snapshots: Sequence[int] = (), stop_at: Optional[int] = None) -> dict:
     """Adam on the residual of ``f̃ = init + Σ_l up(δ_l)`` minimising :func:`vfi_losses` (no final fill).
 
     Args:
@@ -268,39 +354,55 @@ def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, int
         interp: see :data:`InterpFn`.
         settings: :class:`VFIOptSettings`.
         anchor_weight: ``(B, 1, H, W)`` weight of ``L_prior`` (``None``: all ones).
-        num_iters: overrides ``settings.num_iters``.
+        num_iters: overrides ``settings.num_iters`` (the length of the learning-rate schedule).
         progress: tqdm bar over iterations.
+        calib: :func:`calibration_offsets` for the calibrated objective (``None``: the paper's).
+        snapshots: iteration counts ``k`` at which to also return the flow the optimiser would return if it
+            stopped after ``k`` iterations (``k = 0``: ``init``); counts beyond the iterations run (early stop) get
+            the final flow.
+        stop_at: stop after this many iterations of the ``num_iters``-long schedule (``None``: run it all); with a
+            ``'constant'`` schedule this equals ``num_iters=stop_at``.
 
     Returns:
         dict: ``flow`` ``(B, 2, H, W)`` the optimised ``flow(t+1, t)`` (the best iterate with ``keep_best``),
-        ``history`` list of per-iteration total losses, ``iters`` the number of iterations run.
+        ``history`` list of per-iteration total losses, ``iters`` the number of iterations run, ``snapshots``
+        dict ``{k: flow}``.
     """
     s = settings
     n = s.num_iters if num_iters is None else int(num_iters)
     if n < 0:
         raise ValueError(f'VFI-opt: num_iters must be >= 0, got {n}')
+    run = n if stop_at is None else max(0, min(n, int(stop_at)))
     prev, cur, base = prev.detach(), cur.detach(), init.detach()
     h, w = cur.shape[-2:]
     deltas = [torch.zeros(cur.shape[0], 2, max(1, h >> lvl), max(1, w >> lvl), dtype=cur.dtype,
                           device=cur.device, requires_grad=True) for lvl in s.levels]
+    want = sorted(set(int(k) for k in snapshots))
+    snaps = {}
     history: List[float] = []
     best = (math.inf, base)
-    if n > 0:
+
+    def loss_of(f):
+        return vfi_losses(f, prev, cur, interp, s, base, anchor_weight, calib)['total']
+
+    if run > 0:
         with torch.enable_grad():
             opt = torch.optim.Adam(deltas, lr=s.lr)
             bar = None
             if progress:
                 from tqdm import tqdm
-                bar = tqdm(total=n, desc='VFI-opt', leave=False)
-            for it in range(n):
+                bar = tqdm(total=run, desc='VFI-opt', leave=False)
+            for it in range(run):
                 for g in opt.param_groups:
                     g['lr'] = lr_at(it, n, s.lr, s.lr_schedule, s.min_lr_ratio)
                 flow = compose_flow(base, deltas)
-                loss = vfi_losses(flow, prev, cur, interp, s, base, anchor_weight)['total']
+                loss = loss_of(flow)
                 val = float(loss.detach())
                 history.append(val)
                 if s.keep_best and val < best[0]:
                     best = (val, flow.detach())
+                if it in want:  # the flow returned after `it` iterations: iterate `it` or the best of 0..it
+                    snaps[it] = best[1] if s.keep_best else flow.detach()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -317,19 +419,28 @@ def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, int
     with torch.no_grad():
         last = compose_flow(base, deltas).detach()
         flow = last
-        if s.keep_best and n > 0:
-            final_loss = float(vfi_losses(last, prev, cur, interp, s, base, anchor_weight)['total'])
-            flow = last if final_loss <= best[0] else best[1]
-    return dict(flow=flow, history=history, iters=len(history))
+        if s.keep_best and run > 0:
+            flow = last if float(loss_of(last)) <= best[0] else best[1]
+    for k in want:
+        if k not in snaps:
+            snaps[k] = base if k == 0 else flow
+    return dict(flow=flow, history=history, iters=len(history), snapshots=snaps)
+
+
+def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    if radius <= 0:
+        return mask
+    return F.max_pool2d(mask, 2 * radius + 1, stride=1, padding=radius)
 
 
 def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn,
-                     alpha: Optional[float] = 1.5, fill_method: str = 'idw') -> Tuple[torch.Tensor, torch.Tensor]:
+                     alpha: Optional[float] = 1.5, fill_method: str = 'idw', dilate: int = 0,
+                     calib: Optional[dict] = None) -> Tuple[torch.Tensor, torch.Tensor]:
     """Refill the unreliable pixels of ``f̃ = flow(t+1, t)`` (paper eq. 12).
 
     The interpolator is run once on ``(x(t−1), flow_warp(x(t), f̃))``; pixels whose round-trip error
-    ``|f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` exceeds ``alpha`` pixels are refilled from reliable neighbours
-    (:func:`~vidtoolbox.ops.fill_flow`).
+    ``|f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` (with ``calib``: minus ``calib['flow']``) exceeds ``alpha`` pixels —
+    grown by ``dilate`` pixels — are refilled from reliable neighbours (:func:`~vidtoolbox.ops.fill_flow`).
 
     Returns:
         tuple ``(flow, valid)``: the filled flow ``(B, 2, H, W)`` and the mask ``(B, 1, H, W)`` (1 = reliable;
@@ -342,7 +453,11 @@ def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, 
         _, f_g = interp(prev, flow_warp(cur, flow, padding_mode='border'))
         if f_g is None:
             return flow, valid
-        valid = (consistency_error(flow, f_g) <= alpha).to(flow.dtype)
+        if calib is not None and calib.get('flow') is not None:
+            err = (flow + flow_warp(f_g, flow, padding_mode='border') - calib['flow']).abs().sum(1, keepdim=True)
+        else:
+            err = consistency_error(flow, f_g)
+        valid = 1.0 - _dilate((err > alpha).to(flow.dtype), dilate)
         if bool((valid < 1).any()) and bool((valid > 0).any()):
             flow = fill_flow(flow, valid, method=fill_method)
     return flow, valid
@@ -350,25 +465,30 @@ def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, 
 
 def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settings: VFIOptSettings,
                  observed: Optional[torch.Tensor] = None, init: Optional[torch.Tensor] = None,
-                 num_iters: Optional[int] = None, progress: bool = False) -> dict:
+                 num_iters: Optional[int] = None, progress: bool = False, prev2: Optional[torch.Tensor] = None,
+                 snapshots: Sequence[int] = (), stop_at: Optional[int] = None) -> dict:
     """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)``: initialisation, optimisation, consistency fill, warp.
 
     Args:
         prev: ``x(t−1)`` ``(B, 3, H, W)`` RGB in [0, 1].
         cur: ``x(t)`` ``(B, 3, H, W)``.
         interp: see :data:`InterpFn`.
-        settings: :class:`VFIOptSettings`.
+        settings: :class:`VFIOptSettings` (``select_iters`` is not used here, see :func:`predict_from_context`).
         observed: ``flow(x(t), x(t−1))`` ``(B, 2, H, W)``; the initialisation is its reversal
-            (:func:`reversal_init`). Exactly one of ``observed`` and ``init`` is needed.
+            (:func:`reversal_init`). Needed unless ``init`` is given, and always with ``settings.calibrate``.
         init: an initial ``flow(t+1, t)`` ``(B, 2, H, W)`` (skips the reversal; ``L_prior`` then weights all
             pixels).
         num_iters: overrides ``settings.num_iters``.
         progress: tqdm bar over iterations.
+        prev2: ``x(t−2)`` ``(B, 3, H, W)``, required by ``settings.calibrate``.
+        snapshots: iteration counts whose predictions are also returned (see :func:`optimise_flow`).
+        stop_at: see :func:`optimise_flow`.
 
     Returns:
         dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)`` the
         final ``flow(t+1, t)`` (after the consistency fill), ``init_flow`` the initialisation, ``valid``
-        ``(B, 1, H, W)`` the final consistency mask, ``history`` list of per-iteration total losses, ``iters``.
+        ``(B, 1, H, W)`` the final consistency mask, ``history`` list of per-iteration total losses, ``iters``,
+        ``snapshots`` ``{k: frame (B, 3, H, W)}`` (each with its own consistency fill).
     """
     check_frames(prev, cur)
     prev, cur = prev.detach(), cur.detach()
@@ -382,8 +502,84 @@ def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settin
         check_flow('init', init, cur)
         base = init.detach().to(cur)
         anchor_w = torch.ones_like(base[:, :1])
-    out = optimise_flow(prev, cur, base, interp, settings, anchor_w, num_iters=num_iters, progress=progress)
-    flow, valid = consistency_fill(out['flow'], prev, cur, interp, settings.alpha, settings.fill_method)
-    with torch.no_grad():
-        frame = flow_warp(cur, flow, padding_mode='border').clamp(0, 1)
-    return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=out['history'], iters=out['iters'])
+    calib = None
+    if settings.calibrate:
+        if prev2 is None or observed is None:
+            raise ValueError('VFI-opt: calibrate=True needs x(t-2) (prev2) and the observed flow(x(t), x(t-1))')
+        check_frames(prev2, cur)
+        calib = calibration_offsets(prev2, prev, cur, observed.to(cur), base, interp)
+    out = optimise_flow(prev, cur, base, interp, settings, anchor_w, num_iters=num_iters, progress=progress,
+                        calib=calib, snapshots=snapshots, stop_at=stop_at)
+
+    def finish(f):
+        f, valid = consistency_fill(f, prev, cur, interp, settings.alpha, settings.fill_method,
+                                    settings.fill_dilate, calib)
+        with torch.no_grad():
+            return f, valid, flow_warp(cur, f, padding_mode='border').clamp(0, 1)
+
+    flow, valid, frame = finish(out['flow'])
+    snaps = {k: finish(f)[2] for k, f in out['snapshots'].items()}
+    return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=out['history'], iters=out['iters'],
+                snapshots=snaps)
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-sample PSNR (dB) of [0, 1] images ``(B, C, H, W)``, capped at 100 dB."""
+    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+    return -10.0 * torch.log10(mse)
+
+
+def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, settings: VFIOptSettings,
+                         flow_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                         observed: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
+                         progress: bool = False) -> dict:
+    """Predict the frame after ``frames`` using the last :attr:`VFIOptSettings.context_size` of them.
+
+    Without ``settings.select_iters`` this is :func:`predict_next` (with ``x(t−2)`` for ``calibrate``). With
+    it, the iteration count is chosen on a *held-back step* first: the same optimisation (same settings and
+    schedule, calibrated on the frames before) predicts the last context frame ``x(t)`` from the frames before it,
+    with snapshots at the candidate counts ``select_iters ∩ [0, N]`` plus ``N`` itself (``N`` = ``num_iters``);
+    the count with the highest PSNR against the real ``x(t)`` (ties: the smaller count) is then run for
+    ``x(t+1)``. Choosing 0 returns the initialisation, so the step can only lose where the held-back step misleads.
+
+    Args:
+        frames: ``K >= settings.context_size`` frames ``(B, 3, H, W)`` in [0, 1], oldest first.
+        interp: see :data:`InterpFn`.
+        settings: :class:`VFIOptSettings`.
+        flow_fn: ``flow_fn(src, dst) -> flow(src, dst)`` ``(B, 2, H, W)`` (the flow source).
+        observed: ``flow(frames[-1], frames[-2])`` when already known.
+        num_iters: overrides ``settings.num_iters``.
+        progress: tqdm bars.
+
+    Returns:
+        the dict of :func:`predict_next` plus ``selection``: ``None``, or ``{'chosen': k, 'psnr': {k: dB}}`` (the
+        held-back PSNR of every candidate, mean over the batch; one count is chosen for the whole batch).
+    """
+    frames = list(frames)
+    need = settings.context_size
+    if len(frames) < need:
+        raise ValueError(f'VFI-opt: these settings need {need} context frames (2, +1 for calibrate, +1 for '
+                         f'select_iters), got {len(frames)}')
+    n = settings.num_iters if num_iters is None else int(num_iters)
+    if n < 0:
+        raise ValueError(f'VFI-opt: num_iters must be >= 0, got {n}')
+    cal = settings.calibrate
+    if observed is None:
+        with torch.no_grad():
+            observed = flow_fn(frames[-1], frames[-2])
+    selection = None
+    stop_at = None
+    if settings.select_iters is not None:
+        cands = sorted({k for k in settings.select_iters if k <= n} | {n})
+        ctx = frames[:-1]
+        with torch.no_grad():
+            obs_val = flow_fn(ctx[-1], ctx[-2])
+        val = predict_next(ctx[-2], ctx[-1], interp, settings, observed=obs_val, num_iters=n, progress=progress,
+                           prev2=ctx[-3] if cal else None, snapshots=cands)
+        scores = {k: float(_psnr(f, frames[-1]).mean()) for k, f in val['snapshots'].items()}
+        stop_at = max(scores.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+        selection = dict(chosen=stop_at, psnr=scores)
+    out = predict_next(frames[-2], frames[-1], interp, settings, observed=observed, num_iters=n,
+                       progress=progress, prev2=frames[-3] if cal else None, stop_at=stop_at)
+    out['selection'] = selection
+    return out

@@ -74,6 +74,15 @@ class VFIOptPredictor(BaseModel):
             constant-velocity initialisation on the pixels the flow reversal covered (``v = 1``; disoccluded /
             entering pixels, ``v = 0``, are free). 0 (the paper's objective) disables it.
         w_smooth: weight of a total-variation term on ``f̃`` (mean L1 of neighbour differences, pixels); 0 disables.
+        cons_norm: ``'mean'`` (``L_cons`` a per-pixel mean) or ``'paper'`` (the public scripts' sum over pixels,
+            ``2.5e-4 · Σ_p |·|₁``); see :class:`~vidtoolbox.ops.vfi_opt.VFIOptSettings`.
+        fill_dilate: radius (pixels) of the dilation of the unreliable mask before the final fill (paper: 2).
+        calibrate: context calibration of the objective (toolbox addition, one more context frame):
+            :func:`~vidtoolbox.ops.vfi_opt.calibration_offsets`.
+        select_iters: candidate iteration counts chosen per prediction on a held-back context step (toolbox
+            addition, one more context frame; ``num_iters`` is then the largest candidate):
+            :func:`~vidtoolbox.ops.vfi_opt.predict_from_context`. ``None``: always ``num_iters``.
+        interp_scales: IFNet block scales passed to the interpolator (e.g. ``(4, 2, 1, 1)``); ``None``: its default.
         progress: show a tqdm progress bar over iterations.
         data_preprocessor: MMEngine data-preprocessor config.
     """
@@ -95,6 +104,11 @@ class VFIOptPredictor(BaseModel):
                  tol: float = 1e-3,
                  window: int = 50,
                  keep_best: bool = True,
+                 cons_norm: str = 'mean',
+                 fill_dilate: int = 0,
+                 calibrate: bool = False,
+                 select_iters: Optional[Sequence[int]] = None,
+                 interp_scales: Optional[Sequence[float]] = None,
                  recursion_init: str = 'source',
                  num_predict: int = 1,
                  num_context: Optional[int] = None,
@@ -108,13 +122,15 @@ class VFIOptPredictor(BaseModel):
         self.settings = vo.VFIOptSettings(
             num_iters=num_iters, lr=lr, lr_schedule=lr_schedule, min_lr_ratio=min_lr_ratio, w_img=w_img,
             w_cons=w_cons, w_prior=w_prior, w_smooth=w_smooth, alpha=alpha, fill_method=fill_method, levels=levels,
-            tol=tol, window=window, keep_best=keep_best)
+            tol=tol, window=window, keep_best=keep_best, cons_norm=cons_norm, fill_dilate=fill_dilate,
+            calibrate=calibrate, select_iters=None if select_iters is None else list(select_iters))
+        self.interp_scales = None if interp_scales is None else tuple(float(v) for v in interp_scales)
         if recursion_init not in ('source', 'previous'):
             raise ValueError(f"VFIOptPredictor: recursion_init must be 'source' or 'previous', got {recursion_init!r}")
         if int(num_predict) < 1:
             raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {num_predict}')
         self.interpolator = _build(interpolator, 'interpolator')
-        vo.interpolator_fn(self.interpolator)  # raises TypeError without interpolate(img0, img1, t)
+        vo.interpolator_fn(self.interpolator, self.interp_scales)  # TypeError without interpolate(img0, img1, t)
         if isinstance(self.interpolator, nn.Module):
             self.interpolator.eval()
             for p in self.interpolator.parameters():
@@ -128,8 +144,16 @@ class VFIOptPredictor(BaseModel):
         if num_context is not None and (isinstance(num_context, bool) or not isinstance(num_context, int)
                                         or num_context < 2):
             raise ValueError(f'VFIOptPredictor: num_context must be None or an int >= 2, got {num_context!r}')
+        if num_context is not None and num_context < self.context_size:
+            raise ValueError(f'VFIOptPredictor: num_context={num_context} but these settings need '
+                             f'{self.context_size} context frames (2, +1 for calibrate, +1 for select_iters)')
         self.num_context = num_context
         self.progress = bool(progress)
+
+    @property
+    def context_size(self) -> int:
+        """Context frames one prediction needs (2; +1 with ``calibrate``; +1 with ``select_iters``)."""
+        return self.settings.context_size
 
     def train(self, mode: bool = True):
         """Switch mode; the interpolator always stays in eval mode (it is frozen)."""
@@ -141,7 +165,7 @@ class VFIOptPredictor(BaseModel):
     # ------------------------------------------------------------------ building blocks
     def _interp(self, img0: torch.Tensor, img1: torch.Tensor):
         """The interpolator as :data:`vidtoolbox.ops.vfi_opt.InterpFn`: ``(I^G(t+1), f^G(t→t+1) or None)``."""
-        return vo.interpolator_fn(self.interpolator)(img0, img1)
+        return vo.interpolator_fn(self.interpolator, self.interp_scales)(img0, img1)
 
     def init_flow(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None):
         """The initial ``f̃ = flow(t+1, t) = δ(−flow(t, t−1))`` (:func:`vidtoolbox.ops.vfi_opt.reversal_init`).
@@ -169,8 +193,9 @@ class VFIOptPredictor(BaseModel):
     # ------------------------------------------------------------------ prediction
     def predict_next(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None,
                      init: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
-                     progress: Optional[bool] = None) -> dict:
-        """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)`` (:func:`vidtoolbox.ops.vfi_opt.predict_next`).
+                     progress: Optional[bool] = None, prev2: Optional[torch.Tensor] = None) -> dict:
+        """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)`` (:func:`vidtoolbox.ops.vfi_opt.predict_next`; the
+        held-back selection of ``select_iters`` needs more frames: :meth:`predict_frames`).
 
         Args:
             prev: ``x(t−1)`` ``(B, 3, H, W)`` RGB in [0, 1].
@@ -179,6 +204,7 @@ class VFIOptPredictor(BaseModel):
             init: optional initial ``flow(t+1, t)`` (skips the reversal initialisation).
             num_iters: overrides the configured ``num_iters``.
             progress: overrides ``self.progress``.
+            prev2: ``x(t−2)`` ``(B, 3, H, W)``, needed with ``calibrate``.
 
         Returns:
             dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)``
@@ -187,12 +213,12 @@ class VFIOptPredictor(BaseModel):
             ``history`` list of per-iteration total losses, ``iters`` the number of iterations run.
         """
         vo.check_frames(prev, cur)
-        if init is None and observed is None:
+        if observed is None and (init is None or self.settings.calibrate):
             with torch.no_grad():
                 observed = self.flow_source.flow(cur.detach(), prev.detach())
         show = self.progress if progress is None else bool(progress)
         return vo.predict_next(prev, cur, self._interp, self.settings, observed=observed, init=init,
-                               num_iters=num_iters, progress=show)
+                               num_iters=num_iters, progress=show, prev2=prev2)
 
     def _source_flow(self, src, dst):
         try:
@@ -201,14 +227,22 @@ class VFIOptPredictor(BaseModel):
         except RuntimeError:
             return None
 
+    def _flow_fn(self, src, dst):
+        flow = self._source_flow(src, dst)
+        if flow is None:
+            raise ValueError(f'VFIOptPredictor: calibrate/select_iters need flow between context images, which the '
+                             f'flow source {type(self.flow_source).__name__} cannot compute; use an image flow '
+                             'source (e.g. DISFlow)')
+        return flow
+
     def predict_frames(self, frames: Union[torch.Tensor, Sequence[torch.Tensor]], num_predict: Optional[int] = None,
                        observed: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
                        progress: Optional[bool] = None) -> dict:
-        """Predict ``M`` future frames recursively from the last two context frames.
+        """Predict ``M`` future frames recursively from the last :attr:`context_size` context frames.
 
         Args:
-            frames: context ``(B, K, 3, H, W)`` (or a list of ``K`` ``(B, 3, H, W)``), ``K >= 2``, RGB in [0, 1],
-                oldest first.
+            frames: context ``(B, K, 3, H, W)`` (or a list of ``K`` ``(B, 3, H, W)``), ``K >= context_size``
+                (2; 3 with ``calibrate`` or ``select_iters``; 4 with both), RGB in [0, 1], oldest first.
             num_predict: ``M`` (default ``self.num_predict``).
             observed: optional ``flow(frame K−1, frame K−2)`` ``(B, 2, H, W)`` for the first step.
             num_iters, progress: per-frame overrides.
@@ -216,34 +250,47 @@ class VFIOptPredictor(BaseModel):
         Returns:
             dict: ``frames`` ``(B, M, 3, H, W)`` predictions, ``flows`` ``(B, M, 2, H, W)`` the final
             ``flow(t+k, t+k−1)`` of every step, ``iters`` list of iterations run per step, ``history`` list of
-            loss histories.
+            loss histories, ``selection`` list of the held-back selections (``None`` without ``select_iters``).
+            Later steps use predicted frames as context (also for calibration and the held-back step).
         """
         if isinstance(frames, (list, tuple)):
             frames = torch.stack(list(frames), 1)
         if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[2] != 3:
             shape = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise ValueError(f'VFIOptPredictor: frames must be (B, K, 3, H, W) RGB in [0, 1], got {shape}')
-        if frames.shape[1] < 2:
-            raise ValueError(f'VFIOptPredictor: needs at least 2 context frames, got K={frames.shape[1]}')
+        need = self.context_size
+        if frames.shape[1] < need:
+            raise ValueError(f'VFIOptPredictor: needs at least {need} context frames (2, +1 for calibrate, +1 for '
+                             f'select_iters), got K={frames.shape[1]}')
         m = self.num_predict if num_predict is None else int(num_predict)
         if m < 1:
             raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {m}')
-        prev, cur = frames[:, -2], frames[:, -1]
-        preds, flows, iters, hists = [], [], [], []
+        show = self.progress if progress is None else bool(progress)
+        ctx = [frames[:, i].detach() for i in range(frames.shape[1] - need, frames.shape[1])]
+        preds, flows, iters, hists, sels = [], [], [], [], []
         for k in range(m):
             if k > 0:
                 observed = None
                 if self.recursion_init == 'source':
-                    observed = self._source_flow(cur, prev)
+                    observed = self._source_flow(ctx[-1], ctx[-2])
                 if observed is None:
                     observed = flows[-1]
-            out = self.predict_next(prev, cur, observed=observed, num_iters=num_iters, progress=progress)
+            if need == 2:
+                out = vo.predict_next(ctx[-2], ctx[-1], self._interp, self.settings,
+                                      observed=self._flow_fn(ctx[-1], ctx[-2]) if observed is None else observed,
+                                      num_iters=num_iters, progress=show)
+                out['selection'] = None
+            else:
+                out = vo.predict_from_context(ctx, self._interp, self.settings, self._flow_fn, observed=observed,
+                                              num_iters=num_iters, progress=show)
             preds.append(out['frame'])
             flows.append(out['flow'])
             iters.append(out['iters'])
             hists.append(out['history'])
-            prev, cur = cur, out['frame']
-        return dict(frames=torch.stack(preds, 1), flows=torch.stack(flows, 1), iters=iters, history=hists)
+            sels.append(out['selection'])
+            ctx = ctx[1:] + [out['frame']]
+        return dict(frames=torch.stack(preds, 1), flows=torch.stack(flows, 1), iters=iters, history=hists,
+                    selection=sels)
 
     # ------------------------------------------------------------------ MMEngine interface
     def forward(self, inputs: torch.Tensor, data_samples: Optional[dict] = None, mode: str = 'predict'):
