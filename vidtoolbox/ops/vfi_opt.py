@@ -25,7 +25,7 @@ Nothing here knows about MMEngine or the registry: the interpolator is any calla
 """
 import math
 from dataclasses import dataclass, fields
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +34,9 @@ from .flow_fill import consistency_error, fill_flow
 from .flow_warp import flow_warp, resize_flow
 from .splat import flow_reversal
 
-__all__ = ['VFIOptSettings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'calibration_offsets', 'vfi_losses',
-           'lr_at', 'compose_flow', 'optimise_flow', 'consistency_fill', 'predict_next', 'predict_from_context',
+__all__ = ['VFIOptSettings', 'VFI_OPT_VARIANTS', 'variant_settings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'calibration_offsets', 'vfi_losses',
+           'lr_at', 'compose_flow', 'optimise_flow', 'consistency_fill', 'predict_next', 'choose_by_psnr',
+           'predict_from_context',
            'check_frames', 'check_flow', 'LR_SCHEDULES']
 
 #: learning-rate schedules of :func:`lr_at`
@@ -163,6 +164,36 @@ class VFIOptSettings:
     @classmethod
     def field_names(cls) -> Tuple[str, ...]:
         return tuple(f.name for f in fields(cls))
+
+
+#: named settings (keyword arguments of :class:`VFIOptSettings` and of ``VFIOptPredictor``):
+#:
+#: * ``'paper'``: the paper's optimisation as in its public scripts: ``100·L_img + 0.1·L_cons`` with ``L_cons``
+#:   summed over pixels (``cons_norm='paper'``), Adam at a constant lr 0.1 for 3000 iterations, the last iterate,
+#:   then the unreliable pixels (round-trip error > 1.5 px, grown by a 5×5 dilation) refilled harmonically;
+#: * ``'calibrated'`` (toolbox): the context-calibrated image term only (:func:`calibration_offsets`), Adam at a
+#:   constant lr 0.03, no final fill, and the iteration count chosen per prediction on a held-back context step
+#:   among 0, 10, 25, 50, 100 and ``num_iters`` (:func:`predict_from_context`); needs 4 context frames.
+#:   The measured comparison is ``docs/vfi_opt.md`` / ``benchmarks/bench_vfi_opt.py``.
+VFI_OPT_VARIANTS = {
+    'paper': dict(num_iters=3000, lr=0.1, lr_schedule='constant', w_img=100.0, w_cons=0.1, cons_norm='paper',
+                  alpha=1.5, fill_method='harmonic', fill_dilate=2, keep_best=False, tol=0.0),
+    'calibrated': dict(num_iters=100, lr=0.03, lr_schedule='constant', w_img=1.0, w_cons=0.0, alpha=None,
+                       keep_best=False, tol=0.0, calibrate=True, select_iters=(0, 10, 25, 50, 100)),
+}
+
+
+def variant_settings(name: str, **overrides) -> dict:
+    """The keyword arguments of the named variant (:data:`VFI_OPT_VARIANTS`) updated with ``overrides``.
+
+    Raises:
+        ValueError: unknown ``name`` (the message lists the known ones).
+    """
+    if name not in VFI_OPT_VARIANTS:
+        raise ValueError(f'VFI-opt: unknown variant {name!r}; expected one of {sorted(VFI_OPT_VARIANTS)}')
+    kw = dict(VFI_OPT_VARIANTS[name])
+    kw.update(overrides)
+    return kw
 
 
 def interpolator_fn(interpolator, scale_list: Optional[Sequence[float]] = None) -> InterpFn:
@@ -523,10 +554,23 @@ def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settin
                 snapshots=snaps)
 
 
-def _psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Per-sample PSNR (dB) of [0, 1] images ``(B, C, H, W)``, capped at 100 dB."""
-    mse = ((a - b) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return -10.0 * torch.log10(mse)
+def choose_by_psnr(candidates: Dict[int, torch.Tensor], target: torch.Tensor) -> Tuple[int, Dict[int, float]]:
+    """The held-back choice: the key of the candidate frame closest to ``target`` in PSNR.
+
+    Args:
+        candidates: ``{iterations: frame (B, 3, H, W)}`` in [0, 1].
+        target: the real frame ``(B, 3, H, W)``.
+
+    Returns:
+        ``(k, scores)``: the key with the highest PSNR (mean over the batch; ties: the smallest key) and the PSNR
+        (dB, on [0, 1] values without rounding, capped at 100 dB) of every candidate.
+    """
+    scores = {}
+    for k, f in candidates.items():
+        mse = ((f - target) ** 2).flatten(1).mean(1).clamp_min(1e-10)
+        scores[k] = float((-10.0 * torch.log10(mse)).mean())
+    chosen = max(scores.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+    return chosen, scores
 
 
 def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, settings: VFIOptSettings,
@@ -576,8 +620,7 @@ def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, setti
             obs_val = flow_fn(ctx[-1], ctx[-2])
         val = predict_next(ctx[-2], ctx[-1], interp, settings, observed=obs_val, num_iters=n, progress=progress,
                            prev2=ctx[-3] if cal else None, snapshots=cands)
-        scores = {k: float(_psnr(f, frames[-1]).mean()) for k, f in val['snapshots'].items()}
-        stop_at = max(scores.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+        stop_at, scores = choose_by_psnr(val['snapshots'], frames[-1])
         selection = dict(chosen=stop_at, psnr=scores)
     out = predict_next(frames[-2], frames[-1], interp, settings, observed=observed, num_iters=n,
                        progress=progress, prev2=frames[-3] if cal else None, stop_at=stop_at)
