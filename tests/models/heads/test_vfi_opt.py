@@ -160,6 +160,49 @@ def test_num_context_splits_whole_clips():
         VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), num_context=1)
 
 
+def test_calibrated_selection_head_needs_four_frames_and_reports_choices():
+    frames = _clip(n=7, size=32)
+    clip = torch.stack(frames, 1)  # (1, 7, 3, H, W)
+    kw = dict(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), num_iters=4, lr=0.03,
+              lr_schedule='constant', w_cons=0.0, alpha=None, keep_best=False, tol=0.0, calibrate=True,
+              select_iters=(0, 2), data_preprocessor=None)
+    m = VFIOptPredictor(num_predict=2, **kw)
+    assert m.context_size == 4
+    out = m.predict_frames(clip[:, :4])
+    assert out['frames'].shape == (1, 2, 3, 32, 32)
+    for sel, n in zip(out['selection'], out['iters']):
+        assert sel['chosen'] in (0, 2, 4) and n == sel['chosen'] and set(sel['psnr']) == {0, 2, 4}
+    # the choice is the held-back argmax
+    best = max(out['selection'][0]['psnr'].items(), key=lambda kv: (kv[1], -kv[0]))[0]
+    assert out['selection'][0]['chosen'] == best
+    with pytest.raises(ValueError, match='needs at least 4 context frames'):
+        m.predict_frames(clip[:, :3])
+    with pytest.raises(ValueError, match='num_context=3 but these settings need 4'):
+        VFIOptPredictor(num_context=3, **kw)
+    whole = VFIOptPredictor(num_context=4, num_predict=5, **kw)
+    res = whole(clip, dict(gt=clip), mode='predict')
+    assert res[0]['pred'].shape == (3, 3, 32, 32) and torch.equal(res[0]['gt'], clip[0, 4:])
+    # with 0 iterations chosen everywhere (select_iters=(0,) and num_iters=0) the head returns the init
+    frozen = VFIOptPredictor(num_predict=1, **dict(kw, num_iters=0, select_iters=(0, )))
+    assert _psnr(frozen.predict_frames(clip[:, :4])['frames'][0, 0][INNER[1:]], frames[4][0][INNER[1:]]) > 50
+
+
+@pytest.mark.weights
+@needs_weights
+def test_configs_match_the_named_variants():
+    import os
+
+    from mmengine.config import Config
+
+    from vidtoolbox.ops.vfi_opt import VFIOptSettings, variant_settings
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    for name, variant in (('vfi_opt_rife_builtin.py', 'paper'), ('vfi_opt_calibrated_rife_builtin.py', 'calibrated')):
+        cfg = Config.fromfile(os.path.join(root, 'configs/prediction', name))
+        model = MODELS.build(cfg.model)
+        assert model.settings == VFIOptSettings(**variant_settings(variant, num_iters=100)), name
+        assert cfg.test_dataloader.dataset.num_frames == model.context_size + cfg.model.num_predict
+
+
 @pytest.mark.weights
 @needs_weights
 def test_vfi_opt_rife_builtin_config_runs():
