@@ -20,7 +20,8 @@ from ``DISFlow``. Rows (``vidtoolbox.ops.vfi_opt``, interpolator: the pretrained
 Every optimisation runs at a constant learning rate, so the rows ``k`` are snapshots of one run (identical to
 runs of ``k`` iterations), and ``calibrated+select`` is the snapshot at the chosen count. With ``--steps`` > 1
 the rows ``init``, ``paper N``, ``calibrated+select`` (``N`` = the largest ``--iters``) and ``copy-last`` are also
-rolled out recursively (each step predicted from the previous predictions, as ``predict_frames`` does).
+rolled out recursively (each step predicted from the previous predictions, as ``predict_frames`` does; the
+selection's count is chosen once, on the real context).
 
 Columns: mean PSNR (dB, RGB, rounded [0, 255], the toolbox metric) per step, ``Δ init`` (mean difference to the
 ``init`` row at t+1), ``≥ init`` (clips where the row is at least as good as ``init`` at t+1), ``worst Δ`` (its
@@ -173,7 +174,9 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
                 for s in steps:
                     if s > 1:
                         put(motion, 'paper', n_max, s, psnr(preds[s - 1][0], target[s][0]))
-                preds = _rollout(ctx, last, lambda c: vo.predict_from_context(c, interp, select, flow_fn)['frame'])
+                # as VFIOptPredictor.predict_frames: the count chosen on the real context is reused by later steps
+                preds = _rollout(ctx, last, lambda c: vo.predict_from_context(
+                    c, interp, select, flow_fn, stop_at=None if c[-1] is ctx[-1] else chosen)['frame'])
                 for s in steps:
                     if s > 1:
                         put(motion, 'calibrated+select', 'auto', s, psnr(preds[s - 1][0], target[s][0]))

@@ -228,6 +228,8 @@ def test_held_back_selection_keeps_the_init_when_optimising_hurts_and_optimises_
     out = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(**kw), true_obs)
     assert out['selection']['chosen'] == 0 and out['iters'] == 0
     assert set(out['selection']['psnr']) == {0, 10, 20, 30}
+    fixed = vo.predict_from_context(clip[:3], _biased_interp(), vo.VFIOptSettings(**kw), true_obs, stop_at=20)
+    assert fixed['selection'] is None and fixed['iters'] == 20
     assert out['selection']['psnr'][0] > out['selection']['psnr'][30]
     # zero init (copy-last) + an interpolator that knows the motion (flow(middle, img1) = +V): iterating helps
     zero = lambda src, dst: torch.zeros(1, 2, 40, 40)  # noqa: E731

@@ -576,7 +576,7 @@ def choose_by_psnr(candidates: Dict[int, torch.Tensor], target: torch.Tensor) ->
 def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, settings: VFIOptSettings,
                          flow_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
                          observed: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
-                         progress: bool = False) -> dict:
+                         progress: bool = False, stop_at: Optional[int] = None) -> dict:
     """Predict the frame after ``frames`` using the last :attr:`VFIOptSettings.context_size` of them.
 
     Without ``settings.select_iters`` this is :func:`predict_next` (with ``x(t−2)`` for ``calibrate``). With
@@ -594,6 +594,8 @@ def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, setti
         observed: ``flow(frames[-1], frames[-2])`` when already known.
         num_iters: overrides ``settings.num_iters``.
         progress: tqdm bars.
+        stop_at: skip the held-back step and stop after this many iterations (a count chosen before, e.g. on the
+            real frames when later steps of a recursion have predicted frames in their context).
 
     Returns:
         the dict of :func:`predict_next` plus ``selection``: ``None``, or ``{'chosen': k, 'psnr': {k: dB}}`` (the
@@ -612,8 +614,7 @@ def predict_from_context(frames: Sequence[torch.Tensor], interp: InterpFn, setti
         with torch.no_grad():
             observed = flow_fn(frames[-1], frames[-2])
     selection = None
-    stop_at = None
-    if settings.select_iters is not None:
+    if settings.select_iters is not None and stop_at is None:
         cands = sorted({k for k in settings.select_iters if k <= n} | {n})
         ctx = frames[:-1]
         with torch.no_grad():

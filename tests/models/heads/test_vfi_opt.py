@@ -172,6 +172,7 @@ def test_calibrated_selection_head_needs_four_frames_and_reports_choices():
     assert out['frames'].shape == (1, 2, 3, 32, 32)
     for sel, n in zip(out['selection'], out['iters']):
         assert sel['chosen'] in (0, 2, 4) and n == sel['chosen'] and set(sel['psnr']) == {0, 2, 4}
+    assert out['selection'][1] is out['selection'][0]  # chosen once, on the real context
     # the choice is the held-back argmax
     best = max(out['selection'][0]['psnr'].items(), key=lambda kv: (kv[1], -kv[0]))[0]
     assert out['selection'][0]['chosen'] == best

@@ -250,8 +250,9 @@ class VFIOptPredictor(BaseModel):
         Returns:
             dict: ``frames`` ``(B, M, 3, H, W)`` predictions, ``flows`` ``(B, M, 2, H, W)`` the final
             ``flow(t+k, t+k−1)`` of every step, ``iters`` list of iterations run per step, ``history`` list of
-            loss histories, ``selection`` list of the held-back selections (``None`` without ``select_iters``).
-            Later steps use predicted frames as context (also for calibration and the held-back step).
+            loss histories, ``selection`` list of the held-back selections (``None`` without ``select_iters``; the
+            count is chosen once, on the real context, and reused by the later steps, whose context holds
+            predicted frames; those also serve the calibration).
         """
         if isinstance(frames, (list, tuple)):
             frames = torch.stack(list(frames), 1)
@@ -281,8 +282,11 @@ class VFIOptPredictor(BaseModel):
                                       num_iters=num_iters, progress=show)
                 out['selection'] = None
             else:
+                first = sels[0]['chosen'] if sels and sels[0] is not None else None
                 out = vo.predict_from_context(ctx, self._interp, self.settings, self._flow_fn, observed=observed,
-                                              num_iters=num_iters, progress=show)
+                                              num_iters=num_iters, progress=show, stop_at=first)
+                if first is not None:
+                    out['selection'] = sels[0]
             preds.append(out['frame'])
             flows.append(out['flow'])
             iters.append(out['iters'])
