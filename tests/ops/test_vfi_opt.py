@@ -238,3 +238,81 @@ def test_held_back_selection_keeps_the_init_when_optimising_hurts_and_optimises_
     assert out['selection']['chosen'] > 0 and out['iters'] == out['selection']['chosen']
     inner = (slice(None), slice(None), slice(8, -8), slice(8, -8))
     assert float((out['frame'] - clip[3])[inner].abs().mean()) < 0.5 * float((clip[2] - clip[3])[inner].abs().mean())
+
+
+def _split_interp(v=V_CLIP, extra=3.0):
+    """Stand-in interpolator that agrees with the constant-velocity flow on the left half (``f^G = +V``) and
+    disagrees by ``extra`` px in dx on the right half."""
+    def fn(img0, img1):
+        f = _const(v[0], v[1], *img1.shape[-2:])
+        f[:, 0, :, img1.shape[-1] // 2:] += extra
+        return flow_warp(img1, f, padding_mode='border'), f
+    return fn
+
+
+def test_freeze_consistent_keeps_reliable_pixels_exactly():
+    clip = _translation_clip()
+    obs = _const(-V_CLIP[0], -V_CLIP[1], 40, 40)
+    s = vo.VFIOptSettings(num_iters=20, lr=0.2, lr_schedule='constant', tol=0.0, keep_best=False, alpha=1.5,
+                          freeze='consistent')
+    out = vo.predict_next(clip[1], clip[2], _split_interp(), s, observed=obs)
+    free = out['free'][0, 0] > 0.5
+    assert 0.3 < float(free.float().mean()) < 0.7  # the right half (round trip misses by 3 px) is optimised
+    assert torch.equal(out['flow'][0][:, ~free], out['init_flow'][0][:, ~free])  # frozen: bit-identical
+    assert float((out['flow'][0][:, free] - out['init_flow'][0][:, free]).abs().max()) > 0.5
+    init_frame = flow_warp(clip[2], out['init_flow'], padding_mode='border').clamp(0, 1)
+    assert torch.equal(out['frame'][..., ~free], init_frame[..., ~free])
+    # 'covered': only the reversal's holes (the entering border: 2 columns on the left, 1 row on top) move
+    cov = vo.predict_next(clip[1], clip[2], _split_interp(), vo.VFIOptSettings(
+        num_iters=20, lr=0.2, lr_schedule='constant', tol=0.0, alpha=None, freeze='covered'), observed=obs)
+    holes = cov['free'][0, 0] > 0.5
+    assert int(holes.sum()) == 2 * 40 + 40 - 2
+    assert torch.equal(cov['flow'][0][:, ~holes], cov['init_flow'][0][:, ~holes])
+    with pytest.raises(ValueError, match="freeze='covered' needs the reversal"):
+        vo.predict_next(clip[1], clip[2], _split_interp(), vo.VFIOptSettings(freeze='covered'), init=obs)
+
+
+def test_trust_radius_bounds_the_change():
+    cur = _smooth_image()
+    init = _const(3.0, -2.0)
+    s = vo.VFIOptSettings(num_iters=40, lr=0.5, lr_schedule='constant', tol=0.0, keep_best=False, trust_radius=0.5)
+    out = vo.optimise_flow(cur, cur, init, identity_interp, s)
+    d = (out['flow'] - init).abs()
+    assert float(d.max()) <= 0.5 and float(d.max()) > 0.45  # pushed to the bound towards f̃ = 0
+    with pytest.raises(ValueError, match='trust_radius'):
+        vo.VFIOptSettings(trust_radius=0)
+
+
+class ConstFlowInterp(torch.nn.Module):
+    """Stand-in IFNet: ``flow_t1 = c``, ``flow_t0 = −c`` everywhere, the inputs warped by them."""
+
+    def __init__(self, c=(1.0, 0.5)):
+        super().__init__()
+        self.c = c
+
+    def forward(self, img0, img1, timestep=0.5):
+        f1 = _const(self.c[0], self.c[1], *img1.shape[-2:])
+        return dict(warped0=flow_warp(img0, -f1, padding_mode='border'), flow_t0=-f1,
+                    warped1=flow_warp(img1, f1, padding_mode='border'), flow_t1=f1)
+
+    def interpolate(self, img0, img1, t):
+        return 0.5 * (img0 + img1)
+
+
+def test_interpolator_ensembles():
+    a, b = _smooth_image(), _smooth_image().flip(-1)
+    net = ConstFlowInterp()
+    w, f = vo.interpolator_fn(net)(a, b)
+    assert torch.allclose(f, _const(1.0, 0.5))
+    # mirrored inputs: the same constant flow, mirrored back = (-1, 0.5); the mean is (0, 0.5)
+    _, f = vo.interpolator_fn(net, ensemble='flip')(a, b)
+    assert torch.allclose(f, _const(0.0, 0.5))
+    # swapped inputs: img1 becomes img0, its flow is flow_t0 = -c; the mean is 0; the frame averages both warps
+    w, f = vo.interpolator_fn(net, ensemble='swap')(a, b)
+    assert torch.allclose(f, _const(0.0, 0.0))
+    assert torch.allclose(w, flow_warp(b, _const(1.0, 0.5), padding_mode='border') / 2
+                          + flow_warp(b, _const(-1.0, -0.5), padding_mode='border') / 2)
+    _, f = vo.interpolator_fn(net, ensemble='flip+swap')(a, b)
+    assert torch.allclose(f, _const(-1 / 3, 1 / 6), atol=1e-6)  # mean of (1, .5), (-1, .5), (-1, -.5)
+    with pytest.raises(ValueError, match='ensemble'):
+        vo.interpolator_fn(net, ensemble='rot90')

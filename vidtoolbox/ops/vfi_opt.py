@@ -43,6 +43,8 @@ __all__ = ['VFIOptSettings', 'VFI_OPT_VARIANTS', 'variant_settings', 'InterpFn',
 LR_SCHEDULES = ('constant', 'cosine', 'step')
 _FILLS = ('idw', 'harmonic')
 _CONS_NORMS = ('mean', 'paper')
+_FREEZE = (None, 'consistent', 'covered')
+_ENSEMBLES = (None, 'flip', 'swap', 'flip+swap')
 
 #: ``interp(img0, img1) -> (I^G(t+1), f^G(t→t+1))``: ``img0``/``img1`` ``(B, 3, H, W)`` in [0, 1]; returns the
 #: interpolator's warp of ``img1`` to the middle time ``(B, 3, H, W)`` (or, for interpolators exposing no flow,
@@ -97,6 +99,13 @@ class VFIOptSettings:
             context frame): the same optimisation predicts the last context frame from the frames before it, and
             the count whose prediction has the highest PSNR is used for the real step (:func:`predict_from_context`).
             ``None`` disables it (``num_iters`` iterations are run).
+        freeze: optimise only the pixels where the initialisation is unreliable and keep the others *exactly*
+            (also through the final fill): ``'consistent'`` freezes the pixels whose round-trip error with the
+            interpolator's flow at the initialisation is <= ``alpha`` (1.5 px when ``alpha`` is ``None``);
+            ``'covered'`` freezes every pixel the flow reversal covered (only its holes are optimised); ``None``
+            (the paper) optimises every pixel.
+        trust_radius: bound (pixels) on the change of each flow component: ``f̃ = f_init + r·tanh(Σ up(δ_l) / r)``;
+            ``None``: unbounded (the paper).
     """
 
     num_iters: int = 300
@@ -117,6 +126,8 @@ class VFIOptSettings:
     fill_dilate: int = 0
     calibrate: bool = False
     select_iters: Optional[Sequence[int]] = None
+    freeze: Optional[str] = None
+    trust_radius: Optional[float] = None
 
     def __post_init__(self):
         if isinstance(self.num_iters, bool) or int(self.num_iters) != self.num_iters or self.num_iters < 0:
@@ -155,6 +166,10 @@ class VFIOptSettings:
                 raise ValueError(f'VFI-opt: select_iters must be None or a non-empty sequence of iteration counts '
                                  f'>= 0, got {cands!r}')
             self.select_iters = tuple(sorted(set(int(v) for v in cands)))
+        if self.freeze not in _FREEZE:
+            raise ValueError(f'VFI-opt: freeze must be one of {_FREEZE}, got {self.freeze!r}')
+        if self.trust_radius is not None and not self.trust_radius > 0:
+            raise ValueError(f'VFI-opt: trust_radius must be > 0 (pixels) or None, got {self.trust_radius}')
 
     @property
     def context_size(self) -> int:
@@ -196,7 +211,8 @@ def variant_settings(name: str, **overrides) -> dict:
     return kw
 
 
-def interpolator_fn(interpolator, scale_list: Optional[Sequence[float]] = None) -> InterpFn:
+def interpolator_fn(interpolator, scale_list: Optional[Sequence[float]] = None,
+                    ensemble: Optional[str] = None) -> InterpFn:
     """Wrap an interpolator into the :data:`InterpFn` the optimiser calls.
 
     Args:
@@ -207,21 +223,40 @@ def interpolator_fn(interpolator, scale_list: Optional[Sequence[float]] = None) 
             ``L_cons`` is skipped.
         scale_list: passed to the module's ``forward`` as ``scale_list`` when given (IFNet's block scales, e.g.
             ``(4, 2, 1, 1)``); ``None`` keeps the interpolator's default.
+        ensemble: test-time ensembling, averaging ``I^G(t+1)`` and ``f^G(t→t+1)`` over ``'flip'`` (the inputs
+            mirrored left–right; the flow's dx negated back), ``'swap'`` (``G(img1, img0)``, whose ``warped0`` /
+            ``flow_t0`` then belong to ``img1``) or ``'flip+swap'`` (three calls); ``None``: one call.
 
     Raises:
         TypeError: ``interpolator`` has no ``interpolate(img0, img1, t)`` method.
+        ValueError: unknown ``ensemble``.
     """
     if not callable(getattr(interpolator, 'interpolate', None)):
         raise TypeError(f'VFI-opt: the interpolator {type(interpolator).__name__} has no '
                         'interpolate(img0, img1, t) method')
+    if ensemble not in _ENSEMBLES:
+        raise ValueError(f'VFI-opt: ensemble must be one of {_ENSEMBLES}, got {ensemble!r}')
     is_module = isinstance(interpolator, torch.nn.Module)
     extra = {} if scale_list is None else dict(scale_list=tuple(scale_list))
 
-    def fn(img0, img1):
+    def one(img0, img1, swapped=False):
         out = interpolator(img0, img1, timestep=0.5, **extra) if is_module else None
         if isinstance(out, dict) and 'flow_t1' in out and 'warped1' in out:
-            return out['warped1'], out['flow_t1']
+            return (out['warped0'], out['flow_t0']) if swapped else (out['warped1'], out['flow_t1'])
         return interpolator.interpolate(img0, img1, 0.5), None
+
+    def fn(img0, img1):
+        outs = [one(img0, img1)]
+        if ensemble in ('flip', 'flip+swap'):
+            w, f = one(img0.flip(-1), img1.flip(-1))
+            outs.append((w.flip(-1), None if f is None else torch.cat([-f[:, :1], f[:, 1:]], 1).flip(-1)))
+        if ensemble in ('swap', 'flip+swap'):
+            outs.append(one(img1, img0, swapped=True))
+        if len(outs) == 1:
+            return outs[0]
+        frame = sum(o[0] for o in outs) / len(outs)
+        flows = [o[1] for o in outs]
+        return frame, None if any(f is None for f in flows) else sum(flows) / len(flows)
 
     return fn
 
@@ -363,21 +398,33 @@ def lr_at(it: int, n: int, lr: float, schedule: str = 'cosine', min_lr_ratio: fl
     return lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * it / (n - 1))))
 
 
-def compose_flow(base: torch.Tensor, deltas: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``base + Σ up(δ_l)``: every residual ``(B, 2, h_l, w_l)`` is bilinearly resized to ``base``'s size (values
-    scaled, :func:`~vidtoolbox.ops.resize_flow`) and added."""
-    flow = base
+def compose_flow(base: torch.Tensor, deltas: Sequence[torch.Tensor], free: Optional[torch.Tensor] = None,
+                 trust_radius: Optional[float] = None) -> torch.Tensor:
+    """``base + free·ρ(Σ up(δ_l))``: every residual ``(B, 2, h_l, w_l)`` is bilinearly resized to ``base``'s size
+    (values scaled, :func:`~vidtoolbox.ops.resize_flow`) and summed; ``ρ(d) = r·tanh(d / r)`` with
+    ``r = trust_radius`` (identity when ``None``); ``free`` ``(B, 1, H, W)`` in {0, 1} masks the pixels that may
+    change (``None``: all)."""
     h, w = base.shape[-2:]
+    res = None
     for d in deltas:
-        flow = flow + (d if d.shape[-2:] == (h, w) else resize_flow(d, (h, w)))
-    return flow
+        d = d if d.shape[-2:] == (h, w) else resize_flow(d, (h, w))
+        res = d if res is None else res + d
+    if res is None:
+        return base
+    if trust_radius is not None:
+        res = trust_radius * torch.tanh(res / trust_radius)
+    if free is not None:
+        res = res * free
+    return base + res
 
 
 def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, interp: InterpFn,
                   settings: VFIOptSettings, anchor_weight: Optional[torch.Tensor] = None,
                   num_iters: Optional[int] = None, progress: bool = False, calib: Optional[dict] = None,
-                  snapshots: Sequence[int] = (), stop_at: Optional[int] = None) -> dict:
-    """Adam on the residual of ``f̃ = init + Σ_l up(δ_l)`` minimising :func:`vfi_losses` (no final fill).
+                  snapshots: Sequence[int] = (), stop_at: Optional[int] = None,
+                  free: Optional[torch.Tensor] = None) -> dict:
+    """Adam on the residual of ``f̃ = init + free·ρ(Σ_l up(δ_l))`` minimising :func:`vfi_losses` (no final fill;
+    ``ρ``: the trust region of ``settings.trust_radius``, see :func:`compose_flow`).
 
     Args:
         prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
@@ -393,6 +440,8 @@ def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, int
             the final flow.
         stop_at: stop after this many iterations of the ``num_iters``-long schedule (``None``: run it all); with a
             ``'constant'`` schedule this equals ``num_iters=stop_at``.
+        free: ``(B, 1, H, W)`` {0, 1}: the pixels that may change (``None``: all).
+        free: ``(B, 1, H, W)`` {0, 1}: the pixels that may change (``None``: all).
 
     Returns:
         dict: ``flow`` ``(B, 2, H, W)`` the optimised ``flow(t+1, t)`` (the best iterate with ``keep_best``),
@@ -426,7 +475,7 @@ def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, int
             for it in range(run):
                 for g in opt.param_groups:
                     g['lr'] = lr_at(it, n, s.lr, s.lr_schedule, s.min_lr_ratio)
-                flow = compose_flow(base, deltas)
+                flow = compose_flow(base, deltas, free, s.trust_radius)
                 loss = loss_of(flow)
                 val = float(loss.detach())
                 history.append(val)
@@ -448,7 +497,7 @@ def optimise_flow(prev: torch.Tensor, cur: torch.Tensor, init: torch.Tensor, int
             if bar is not None:
                 bar.close()
     with torch.no_grad():
-        last = compose_flow(base, deltas).detach()
+        last = compose_flow(base, deltas, free, s.trust_radius).detach()
         flow = last
         if s.keep_best and run > 0:
             flow = last if float(loss_of(last)) <= best[0] else best[1]
@@ -466,12 +515,14 @@ def _dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
 
 def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn,
                      alpha: Optional[float] = 1.5, fill_method: str = 'idw', dilate: int = 0,
-                     calib: Optional[dict] = None) -> Tuple[torch.Tensor, torch.Tensor]:
+                     calib: Optional[dict] = None, keep: Optional[torch.Tensor] = None
+                     ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Refill the unreliable pixels of ``f̃ = flow(t+1, t)`` (paper eq. 12).
 
     The interpolator is run once on ``(x(t−1), flow_warp(x(t), f̃))``; pixels whose round-trip error
     ``|f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` (with ``calib``: minus ``calib['flow']``) exceeds ``alpha`` pixels —
     grown by ``dilate`` pixels — are refilled from reliable neighbours (:func:`~vidtoolbox.ops.fill_flow`).
+    Pixels where ``keep`` ``(B, 1, H, W)`` is 1 count as reliable whatever their error (frozen pixels).
 
     Returns:
         tuple ``(flow, valid)``: the filled flow ``(B, 2, H, W)`` and the mask ``(B, 1, H, W)`` (1 = reliable;
@@ -489,6 +540,8 @@ def consistency_fill(flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor, 
         else:
             err = consistency_error(flow, f_g)
         valid = 1.0 - _dilate((err > alpha).to(flow.dtype), dilate)
+        if keep is not None:
+            valid = torch.maximum(valid, keep.to(valid))
         if bool((valid < 1).any()) and bool((valid > 0).any()):
             flow = fill_flow(flow, valid, method=fill_method)
     return flow, valid
@@ -519,7 +572,8 @@ def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settin
         dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)`` the
         final ``flow(t+1, t)`` (after the consistency fill), ``init_flow`` the initialisation, ``valid``
         ``(B, 1, H, W)`` the final consistency mask, ``history`` list of per-iteration total losses, ``iters``,
-        ``snapshots`` ``{k: frame (B, 3, H, W)}`` (each with its own consistency fill).
+        ``snapshots`` ``{k: frame (B, 3, H, W)}`` (each with its own consistency fill), ``free`` the mask of the
+        optimised pixels with ``settings.freeze`` (else ``None``).
     """
     check_frames(prev, cur)
     prev, cur = prev.detach(), cur.detach()
@@ -530,9 +584,22 @@ def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settin
         base, anchor_w = reversal_init(observed.to(cur), settings.fill_method)
         anchor_w = (anchor_w > 0.5).to(cur.dtype)
     else:
+        if settings.freeze == 'covered':
+            raise ValueError("VFI-opt: freeze='covered' needs the reversal initialisation (the observed flow), "
+                             'not an init flow')
         check_flow('init', init, cur)
         base = init.detach().to(cur)
         anchor_w = torch.ones_like(base[:, :1])
+    free = None
+    if settings.freeze == 'covered':
+        free = 1.0 - anchor_w
+    elif settings.freeze == 'consistent':
+        with torch.no_grad():
+            _, f_g = interp(prev, flow_warp(cur, base, padding_mode='border'))
+        if f_g is None:
+            raise ValueError("VFI-opt: freeze='consistent' needs an interpolator that exposes its flow")
+        thr = 1.5 if settings.alpha is None else settings.alpha
+        free = (consistency_error(base, f_g) > thr).to(cur.dtype)
     calib = None
     if settings.calibrate:
         if prev2 is None or observed is None:
@@ -540,18 +607,18 @@ def predict_next(prev: torch.Tensor, cur: torch.Tensor, interp: InterpFn, settin
         check_frames(prev2, cur)
         calib = calibration_offsets(prev2, prev, cur, observed.to(cur), base, interp)
     out = optimise_flow(prev, cur, base, interp, settings, anchor_w, num_iters=num_iters, progress=progress,
-                        calib=calib, snapshots=snapshots, stop_at=stop_at)
+                        calib=calib, snapshots=snapshots, stop_at=stop_at, free=free)
 
     def finish(f):
         f, valid = consistency_fill(f, prev, cur, interp, settings.alpha, settings.fill_method,
-                                    settings.fill_dilate, calib)
+                                    settings.fill_dilate, calib, keep=None if free is None else 1.0 - free)
         with torch.no_grad():
             return f, valid, flow_warp(cur, f, padding_mode='border').clamp(0, 1)
 
     flow, valid, frame = finish(out['flow'])
     snaps = {k: finish(f)[2] for k, f in out['snapshots'].items()}
     return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=out['history'], iters=out['iters'],
-                snapshots=snaps)
+                snapshots=snaps, free=free)
 
 
 def choose_by_psnr(candidates: Dict[int, torch.Tensor], target: torch.Tensor) -> Tuple[int, Dict[int, float]]:

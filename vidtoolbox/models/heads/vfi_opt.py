@@ -82,7 +82,11 @@ class VFIOptPredictor(BaseModel):
         select_iters: candidate iteration counts chosen per prediction on a held-back context step (toolbox
             addition, one more context frame; ``num_iters`` is then the largest candidate):
             :func:`~vidtoolbox.ops.vfi_opt.predict_from_context`. ``None``: always ``num_iters``.
+        freeze, trust_radius: optimise only the unreliable pixels of the initialisation / bound the change of the
+            flow; see :class:`~vidtoolbox.ops.vfi_opt.VFIOptSettings` (``None``: the paper).
         interp_scales: IFNet block scales passed to the interpolator (e.g. ``(4, 2, 1, 1)``); ``None``: its default.
+        interp_ensemble: test-time ensembling of the interpolator, ``'flip'``, ``'swap'`` or ``'flip+swap'``
+            (:func:`~vidtoolbox.ops.vfi_opt.interpolator_fn`); ``None``: one call (the paper).
         progress: show a tqdm progress bar over iterations.
         data_preprocessor: MMEngine data-preprocessor config.
     """
@@ -108,7 +112,10 @@ class VFIOptPredictor(BaseModel):
                  fill_dilate: int = 0,
                  calibrate: bool = False,
                  select_iters: Optional[Sequence[int]] = None,
+                 freeze: Optional[str] = None,
+                 trust_radius: Optional[float] = None,
                  interp_scales: Optional[Sequence[float]] = None,
+                 interp_ensemble: Optional[str] = None,
                  recursion_init: str = 'source',
                  num_predict: int = 1,
                  num_context: Optional[int] = None,
@@ -123,14 +130,17 @@ class VFIOptPredictor(BaseModel):
             num_iters=num_iters, lr=lr, lr_schedule=lr_schedule, min_lr_ratio=min_lr_ratio, w_img=w_img,
             w_cons=w_cons, w_prior=w_prior, w_smooth=w_smooth, alpha=alpha, fill_method=fill_method, levels=levels,
             tol=tol, window=window, keep_best=keep_best, cons_norm=cons_norm, fill_dilate=fill_dilate,
-            calibrate=calibrate, select_iters=None if select_iters is None else list(select_iters))
+            calibrate=calibrate, select_iters=None if select_iters is None else list(select_iters), freeze=freeze,
+            trust_radius=trust_radius)
         self.interp_scales = None if interp_scales is None else tuple(float(v) for v in interp_scales)
+        self.interp_ensemble = interp_ensemble
         if recursion_init not in ('source', 'previous'):
             raise ValueError(f"VFIOptPredictor: recursion_init must be 'source' or 'previous', got {recursion_init!r}")
         if int(num_predict) < 1:
             raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {num_predict}')
         self.interpolator = _build(interpolator, 'interpolator')
-        vo.interpolator_fn(self.interpolator, self.interp_scales)  # TypeError without interpolate(img0, img1, t)
+        # TypeError without interpolate(img0, img1, t), ValueError for an unknown ensemble
+        vo.interpolator_fn(self.interpolator, self.interp_scales, self.interp_ensemble)
         if isinstance(self.interpolator, nn.Module):
             self.interpolator.eval()
             for p in self.interpolator.parameters():
@@ -165,7 +175,7 @@ class VFIOptPredictor(BaseModel):
     # ------------------------------------------------------------------ building blocks
     def _interp(self, img0: torch.Tensor, img1: torch.Tensor):
         """The interpolator as :data:`vidtoolbox.ops.vfi_opt.InterpFn`: ``(I^G(t+1), f^G(t→t+1) or None)``."""
-        return vo.interpolator_fn(self.interpolator, self.interp_scales)(img0, img1)
+        return vo.interpolator_fn(self.interpolator, self.interp_scales, self.interp_ensemble)(img0, img1)
 
     def init_flow(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None):
         """The initial ``f̃ = flow(t+1, t) = δ(−flow(t, t−1))`` (:func:`vidtoolbox.ops.vfi_opt.reversal_init`).
