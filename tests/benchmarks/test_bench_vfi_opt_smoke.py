@@ -64,6 +64,14 @@ def test_rows_match_independent_computations(bench, tiny):
     assert len(table.splitlines()) == 2 + len(tiny['rows'])
 
 
+def test_diagnose_reports_both_flows(bench):
+    res = bench.diagnose(size=32, clips=1, out=None)
+    r = res[0]
+    assert set(r) == {'clip', 'init', 'oracle', 'occluded_share'} and 0 <= r['occluded_share'] <= 1
+    for k in ('init', 'oracle'):
+        assert r[k]['img'] > 0 and r[k]['cons'] > 0 and 15 < r[k]['psnr'] < 80
+
+
 def test_bad_settings(bench):
     with pytest.raises(ValueError, match='iters and steps must be >= 1'):
         bench.run_comparison(size=32, clips=1, iters=(0, ), out=None)
