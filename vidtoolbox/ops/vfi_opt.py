@@ -24,7 +24,7 @@ Nothing here knows about MMEngine or the registry: the interpolator is any calla
 :class:`vidtoolbox.models.heads.VFIOptPredictor`.
 """
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -34,10 +34,9 @@ from .flow_fill import consistency_error, fill_flow
 from .flow_warp import flow_warp, resize_flow
 from .splat import flow_reversal
 
-__all__ = ['VFIOptSettings', 'VFI_OPT_VARIANTS', 'variant_settings', 'InterpFn', 'interpolator_fn', 'reversal_init', 'calibration_offsets', 'vfi_losses',
-           'lr_at', 'compose_flow', 'optimise_flow', 'consistency_fill', 'predict_next', 'choose_by_psnr',
-           'predict_from_context',
-           'check_frames', 'check_flow', 'LR_SCHEDULES']
+__all__ = ['VFIOptSettings', 'VFI_OPT_VARIANTS', 'variant_settings', 'InterpFn', 'interpolator_fn', 'reversal_init',
+           'calibration_offsets', 'vfi_losses', 'lr_at', 'compose_flow', 'optimise_flow', 'consistency_fill',
+           'predict_next', 'choose_by_psnr', 'predict_from_context', 'check_frames', 'check_flow', 'LR_SCHEDULES']
 
 #: learning-rate schedules of :func:`lr_at`
 LR_SCHEDULES = ('constant', 'cosine', 'step')
@@ -175,10 +174,6 @@ class VFIOptSettings:
     def context_size(self) -> int:
         """Context frames one prediction needs: 2, +1 with ``calibrate``, +1 with ``select_iters``."""
         return 2 + int(self.calibrate) + int(self.select_iters is not None)
-
-    @classmethod
-    def field_names(cls) -> Tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 #: named settings (keyword arguments of :class:`VFIOptSettings` and of ``VFIOptPredictor``):
