@@ -6,3 +6,4 @@ from .pcd import *  # noqa: F401,F403
 from .flow_warp_align import *  # noqa: F401,F403
 from .n_offset import *  # noqa: F401,F403
 from .multi_spynet import *  # noqa: F401,F403
+from .flow_guided_dcn import *  # noqa: F401,F403

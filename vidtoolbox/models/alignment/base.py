@@ -174,7 +174,8 @@ def fill_alignment_cfg(cfg: dict, channels: int, cond_channels: Optional[int] = 
 
 
 def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, residual: bool = False,
-                     nbr_index: Optional[int] = None, ref_index: Optional[int] = None) -> dict:
+                     nbr_index: Optional[int] = None, ref_index: Optional[int] = None,
+                     deform_groups: Optional[int] = None) -> dict:
     """The record a network reports for one block call (``aux['alignments']`` lists them).
 
     Args:
@@ -185,6 +186,9 @@ def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, re
         residual: the block's input was already aligned (its offsets are corrections, not ≈ flow): EDVR's cascade,
             TDAN's deformable convs on offset features.
         nbr_index, ref_index: frame indices in the input clip (neighbour aligned onto reference).
+        deform_groups: G of ``aux`` when it is not the block's (a block aligning several neighbours at once reports
+            one record per neighbour, each with its share of the groups, see
+            :meth:`~vidtoolbox.models.alignment.FlowGuidedDCNAlign.split_aux`).
 
     Returns:
         ``dict(**aux, name, stride, residual, nbr_index, ref_index, deform_groups, num_offsets)`` — what
@@ -192,5 +196,6 @@ def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, re
     """
     rec = dict(aux)
     rec.update(name=name, stride=int(stride), residual=bool(residual), nbr_index=nbr_index, ref_index=ref_index,
-               deform_groups=int(getattr(block, 'deform_groups', 1)), num_offsets=int(getattr(block, 'num_offsets', 1)))
+               deform_groups=int(getattr(block, 'deform_groups', 1) if deform_groups is None else deform_groups),
+               num_offsets=int(getattr(block, 'num_offsets', 1)))
     return rec

@@ -28,6 +28,10 @@ user's own source registered under any name is treated like a built-in one):
   (ground truth, precomputed files) — such a source cannot compare a prediction with its target.
 * ``reads_sample``: ``True`` when the flow comes from the data sample (its fields or its ``key``) rather than from
   the pixels; such flows do not exist for a user's real video.
+* ``sample_keys``: the data-sample fields :meth:`BaseFlowSource.flow_from_context` reads. A network that owns a flow
+  source declares them as its own ``sample_keys`` so that the task head passes those fields to it (see
+  :class:`vidtoolbox.models.heads.base_head.BaseTaskHead`). Estimators read the network input ``lq`` and need none
+  (``()``; their ``frames_key`` when it names another field, e.g. ``('gt',)``).
 """
 from typing import Optional, Sequence
 
@@ -77,6 +81,12 @@ class BaseFlowSource(nn.Module):
     can_estimate: bool = True
     #: whether the flow is read from the data sample (ground truth, files) instead of estimated from pixels
     reads_sample: bool = False
+
+    @property
+    def sample_keys(self) -> tuple:
+        """Data-sample fields :meth:`flow_from_context` reads: ``()`` for estimators on the network input
+        (``frames_key='lq'``), else ``(frames_key,)``; sources that read the sample override it."""
+        return () if self.frames_key == 'lq' else (self.frames_key,)
 
     def __init__(self, frames_key: str = 'lq'):
         super().__init__()
