@@ -64,17 +64,21 @@ def check_sr_args(name: str, scale: int, num_frames: int, center_frame_idx=None)
 
 
 class ResidualUpsamplerMixin:
-    """The ×scale reconstruction tail shared by the multi-frame SR networks (EDVR, TDAN, FlowSR).
+    """The ×scale reconstruction tail shared by the multi-frame SR networks (EDVR, TDAN, FlowSR, BasicVSR).
 
     ``build_upsampler`` adds ``upsample`` (pixel-shuffle ×2 stages: none for ×1, one for ×2, two for ×4), ``conv_hr``,
     ``conv_last`` and ``lrelu`` to the module; ``upsample_residual(feat, ref_lr)`` maps ``(B, C, h, w)`` features to
-    ``(B, out_channels, h·scale, w·scale)`` and adds the bicubic-upsampled reference frame ``ref_lr`` ``(B, 3, h, w)``.
+    ``(B, out_channels, h·scale, w·scale)`` and adds the upsampled reference frame ``ref_lr`` ``(B, 3, h, w)``
+    (``base_mode``: ``'bicubic'`` for EDVR/TDAN/FlowSR, ``'bilinear'`` for BasicVSR; ``align_corners=False``).
     """
 
-    def build_upsampler(self, channels: int, out_channels: int, scale: int) -> None:
+    def build_upsampler(self, channels: int, out_channels: int, scale: int, base_mode: str = 'bicubic') -> None:
+        if base_mode not in ('bicubic', 'bilinear'):
+            raise ValueError(f"{type(self).__name__}: base_mode must be 'bicubic' or 'bilinear', got {base_mode!r}")
         ups = {1: [], 2: [PixelShufflePack(channels, channels, 2)],
                4: [PixelShufflePack(channels, channels, 2), PixelShufflePack(channels, 64, 2)]}
         self.scale = scale
+        self.base_mode = base_mode
         self.upsample = nn.ModuleList(ups[scale])
         self.conv_hr = nn.Conv2d(64 if scale == 4 else channels, 64, 3, 1, 1)
         self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
@@ -86,5 +90,5 @@ class ResidualUpsamplerMixin:
             out = self.lrelu(up(out))
         out = self.conv_last(self.lrelu(self.conv_hr(out)))
         if self.scale > 1:
-            ref_lr = F.interpolate(ref_lr, scale_factor=self.scale, mode='bicubic', align_corners=False)
+            ref_lr = F.interpolate(ref_lr, scale_factor=self.scale, mode=self.base_mode, align_corners=False)
         return out + ref_lr
