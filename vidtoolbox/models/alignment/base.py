@@ -16,7 +16,9 @@ Args:
         on images or warp images), ``img_encoder`` (the network's own feature extractor, a callable
         ``(B, 3, H, W) → (B, out_channels, H, W)``, for blocks that warp images), and ``flow`` ``(B, 2, H, W)``
         ``flow(ref, nbr)`` in pixels of this resolution, channels (dx, dy), when the network knows it (blocks
-        that declare ``needs_flow``).
+        that declare ``needs_flow``; EDVR/TDAN compute it with their ``flow_cfg`` source, see
+        :func:`build_network_flow_source`). A block aligning F neighbours at once (``FlowGuidedDCNAlign(num_flows=F)``)
+        takes ``nbr_feat`` ``(B, F·C, H, W)`` and ``flow`` ``(B, 2·F, H, W)``.
 
 Returns:
     aligned: ``(B, out_channels, H, W)``.
