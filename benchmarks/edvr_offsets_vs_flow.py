@@ -21,6 +21,12 @@ On the config's val clips (the demo's 16 held-out built-in clips, LR 32×32, exa
 * ``within1``: share of offset vectors closer than 1 px to the flow (the paper's Fig. 5 statistic).
 
 A level whose offsets stay near zero while ``|flow|`` is not does no alignment: its ``dist`` equals ``|flow|``.
+
+Second table, per trained run: PSNR (RGB, [0, 255], as ``tools/demo.py`` computes it) of the model on the clips
+(``PSNR``, which reproduces the demo's figure), and on the clips with every frame replaced by the reference frame
+(``static``: no motion and no temporal information, EDVR as a single-image network). ``PSNR − static`` is what the
+neighbour frames contribute after the alignment; bicubic and the demo's training time are read from
+``demo_result.json``.
 """
 import argparse
 import glob
@@ -72,17 +78,32 @@ def build(config, checkpoint=None):
     return model, loader
 
 
+def _psnr(pred, gt):
+    """Mean PSNR over the batch of ``(B, 3, H, W)`` [0, 1] tensors on 8-bit HWC images (as tools/demo.py)."""
+    from vidtoolbox.evaluation.metrics.psnr import psnr
+    to8 = lambda t: (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype('uint8')  # noqa: E731
+    return [psnr(to8(p), to8(g), crop_border=0, input_order='HWC') for p, g in zip(pred, gt)]
+
+
 @torch.no_grad()
-def measure(model, loader):
+def measure(model, loader, with_psnr=False):
     from vidtoolbox.evaluation.offset_stats import flow_distance, offset_magnitude
     from vidtoolbox.ops import resize_flow
     gen = model.generator
     sums = OrderedDict((lvl, dict(flow=0.0, offset=0.0, dist=0.0, within1=0.0, n=0, n_px=0)) for lvl in LEVELS)
+    psnrs, static = [], []
     for data in loader:
         data = model.data_preprocessor(data, False)
         x, samples = data['inputs'], data['data_samples']
         fields = {k: samples[k] for k in getattr(gen, 'sample_keys', ()) if k in samples}
-        _, aux = gen(x, **fields)
+        out, aux = gen(x, **fields)
+        if with_psnr:
+            gt = model.get_target(samples, out)
+            psnrs += _psnr(out, gt)
+            if not getattr(gen.flow_source, 'reads_sample', False):  # a static clip has no sample flow to read
+                ref = gen.center_frame_idx
+                still = x[:, ref:ref + 1].expand_as(x).contiguous()
+                static += _psnr(gen(still, **fields)[0], gt)
         ref_flows = samples['ref_flows']
         for rec in aux['alignments']:
             if rec['name'] not in sums or rec['nbr_index'] == rec['ref_index']:
@@ -97,8 +118,10 @@ def measure(model, loader):
             s['n'] += dist.numel()
             s['flow'] += float(flow.norm(dim=1).sum())
             s['n_px'] += flow.shape[0] * flow.shape[-2] * flow.shape[-1]
-    return OrderedDict((lvl, dict(flow=s['flow'] / s['n_px'], offset=s['offset'] / s['n'], dist=s['dist'] / s['n'],
-                                  within1=s['within1'] / s['n'])) for lvl, s in sums.items())
+    levels = OrderedDict((lvl, dict(flow=s['flow'] / s['n_px'], offset=s['offset'] / s['n'], dist=s['dist'] / s['n'],
+                                    within1=s['within1'] / s['n'])) for lvl, s in sums.items())
+    mean = lambda v: sum(v) / len(v) if v else None  # noqa: E731
+    return levels, mean(psnrs), mean(static)
 
 
 def main(argv=None):
@@ -112,9 +135,10 @@ def main(argv=None):
         variants.append((f'iter {demo.get("iters", "?")}', ckpt))
         for when, path in variants:
             model, loader = build(config, path)
-            row = dict(run=name, when=when, levels=measure(model, loader))
+            levels, psnr, static = measure(model, loader, with_psnr=path is not None)
+            row = dict(run=name, when=when, levels=levels)
             if path is not None:
-                row.update(psnr=demo['model']['PSNR'], bicubic=demo['bicubic']['PSNR'],
+                row.update(psnr=psnr, static=static, demo_psnr=demo['model']['PSNR'], bicubic=demo['bicubic']['PSNR'],
                            gain=demo['model']['PSNR'] - demo['bicubic']['PSNR'], ssim=demo['model']['SSIM'],
                            train_minutes=demo.get('train_minutes'))
             rows.append(row)
@@ -123,12 +147,15 @@ def main(argv=None):
         for lvl, s in r['levels'].items():
             print(f'{r["run"]:<8} {r["when"]:<9} {lvl:<7} {s["flow"]:>7.3f} {s["offset"]:>8.3f} {s["dist"]:>6.3f} '
                   f'{s["within1"]:>7.3f}')
-    print(f'\n{"run":<8} {"PSNR":>7} {"bicubic":>8} {"gain":>6} {"SSIM":>7} {"train min":>9}')
+    print(f'\n{"run":<8} {"PSNR":>7} {"bicubic":>8} {"gain":>6} {"SSIM":>7} {"static":>7} {"PSNR-static":>11} '
+          f'{"train min":>9}')
     for r in rows:
         if 'psnr' in r:
             tm = r['train_minutes']
-            print(f'{r["run"]:<8} {r["psnr"]:>7.2f} {r["bicubic"]:>8.2f} {r["gain"]:>+6.2f} {r["ssim"]:>7.4f} '
-                  f'{tm if tm is None else round(tm, 1):>9}')
+            st = r['static']
+            st_s, d_s = ('n/a', 'n/a') if st is None else (f'{st:.2f}', f'{r["psnr"] - st:+.2f}')
+            print(f'{r["run"]:<8} {r["psnr"]:>7.2f} {r["bicubic"]:>8.2f} {r["psnr"] - r["bicubic"]:>+6.2f} '
+                  f'{r["ssim"]:>7.4f} {st_s:>7} {d_s:>11} {tm if tm is None else round(tm, 1):>9}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(rows, f, indent=2)
