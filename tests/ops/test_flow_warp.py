@@ -88,3 +88,12 @@ def test_resized_flow_still_warps_consistently():
 def test_errors(x_shape, flow_shape, kwargs, match):
     with pytest.raises(ValueError, match=match):
         flow_warp(torch.zeros(x_shape), torch.zeros(flow_shape), **kwargs)
+
+
+def test_resize_flow_auto_mode_averages_when_shrinking():
+    flow = torch.arange(2 * 4 * 4, dtype=torch.float32).view(1, 2, 4, 4)
+    small = resize_flow(flow, (2, 2), mode='auto')
+    expected = torch.nn.functional.avg_pool2d(flow, 2) * 0.5  # mean over each 2×2 footprint, vectors halved
+    assert torch.allclose(small, expected)
+    big = resize_flow(flow, (8, 8), mode='auto')
+    assert torch.allclose(big, resize_flow(flow, (8, 8), mode='bilinear'))

@@ -76,11 +76,18 @@ def pixel_to_grid(coords: torch.Tensor, h: int, w: int, align_corners: bool = Tr
 
 
 def resize_flow(flow: torch.Tensor, size, mode: str = 'bilinear') -> torch.Tensor:
-    """Resize a ``(B, 2, H, W)`` pixel flow to ``size=(h, w)``, scaling dx by w/W and dy by h/H."""
+    """Resize a ``(B, 2, H, W)`` pixel flow to ``size=(h, w)``, scaling dx by w/W and dy by h/H.
+
+    ``mode`` is an :func:`torch.nn.functional.interpolate` mode (``'bilinear'``, ``'area'``, ``'nearest'``, ...) or
+    ``'auto'``: ``'area'`` when shrinking both sides (the flow of a coarse pixel is the mean over its footprint),
+    else ``'bilinear'``.
+    """
     h, w = int(size[0]), int(size[1])
     H, W = flow.shape[-2:]
     if (h, w) == (H, W):
         return flow
+    if mode == 'auto':
+        mode = 'area' if h <= H and w <= W else 'bilinear'
     align = None if mode in ('nearest', 'area') else False
     out = F.interpolate(flow, size=(h, w), mode=mode, align_corners=align)
     scale = torch.tensor([w / W, h / H], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)

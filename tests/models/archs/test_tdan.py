@@ -92,3 +92,26 @@ def test_trains_with_each_block_on_builtin_data(align_cfg):
     assert changed, 'the alignment block was not trained'
     if hasattr(block, 'conv_offset'):
         assert block.conv_offset.weight.abs().sum() > 0  # offsets moved off their zero init
+
+
+def test_flow_guided_align_block_gets_the_network_flow():
+    from vidtoolbox.ops import resize_flow
+    from vidtoolbox.models.archs import TDANNet
+    torch.manual_seed(0)
+    net = TDANNet(mid_channels=8, num_frames=3, deform_groups=2, num_extract_block=1, num_reconstruct_block=1,
+                  align_cfg=dict(type='FlowGuidedDCNAlign'), flow_cfg=dict(type='GTFlow'))
+    # the cond blocks cannot use a flow-guided block (not cond_capable): DCNv2 on the offset features
+    from vidtoolbox.models.alignment import DCNv2Align
+    assert all(isinstance(b, DCNv2Align) for b in net.cond_blocks)
+    assert net.align_block.cond_channels == 8  # TDAN's offset features feed the residue head
+    batch = builtin_batch()
+    fields = {k: batch['data_samples'][k] for k in net.sample_keys}
+    out, aux = net(batch['inputs'], **fields)
+    assert out.shape == (2, 3, 32, 32)
+    recs = [r for r in aux['alignments'] if r['name'] == 'tdan.align']
+    assert len(recs) == 3
+    for r in recs:
+        gt = resize_flow(fields['ref_flows'][:, r['nbr_index']].float(), (8, 8), mode='area')
+        assert torch.allclose(r['offsets'], gt.flip(1).repeat(1, 2 * 9, 1, 1), atol=1e-5)
+    with pytest.raises(ValueError, match='declares needs_flow'):
+        TDANNet(mid_channels=8, num_frames=3, deform_groups=2, align_cfg=dict(type='FlowGuidedDCNAlign'))

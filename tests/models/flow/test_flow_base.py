@@ -54,3 +54,12 @@ def test_context_errors():
         s(torch.rand(1, 3, 4, 4), torch.rand(2, 3, 4, 4))
     with pytest.raises(TypeError, match='frames_key'):
         MeanDiff(frames_key=1)
+
+
+def test_sample_keys_name_the_sample_fields_each_source_reads(tmp_path):
+    from vidtoolbox.models.flow import DISFlow, FileFlow, GTFlow
+    assert MeanDiff().sample_keys == () and DISFlow().sample_keys == ()  # estimators read the network input
+    assert MeanDiff(frames_key='gt').sample_keys == ('gt',)
+    assert set(GTFlow().sample_keys) == {'ref_flows', 'flow_fw', 'flow_bw', 'ref_index'}
+    assert FileFlow(str(tmp_path)).sample_keys == ('key',)
+    assert FileFlow(str(tmp_path), pattern='{key}/{ref_index}_{dst}.flo').sample_keys == ('key', 'ref_index')

@@ -16,7 +16,9 @@ Args:
         on images or warp images), ``img_encoder`` (the network's own feature extractor, a callable
         ``(B, 3, H, W) → (B, out_channels, H, W)``, for blocks that warp images), and ``flow`` ``(B, 2, H, W)``
         ``flow(ref, nbr)`` in pixels of this resolution, channels (dx, dy), when the network knows it (blocks
-        that declare ``needs_flow``).
+        that declare ``needs_flow``; EDVR/TDAN compute it with their ``flow_cfg`` source, see
+        :func:`build_network_flow_source`). A block aligning F neighbours at once (``FlowGuidedDCNAlign(num_flows=F)``)
+        takes ``nbr_feat`` ``(B, F·C, H, W)`` and ``flow`` ``(B, 2·F, H, W)``.
 
 Returns:
     aligned: ``(B, out_channels, H, W)``.
@@ -44,7 +46,7 @@ from typing import NamedTuple, Optional
 import torch.nn as nn
 
 __all__ = ['BaseAlignment', 'AlignCaps', 'alignment_caps', 'alignment_record', 'resolve_block_class',
-           'fill_alignment_cfg']
+           'fill_alignment_cfg', 'build_network_flow_source']
 
 _WARP_LEVELS = ('feature', 'image')
 
@@ -174,7 +176,8 @@ def fill_alignment_cfg(cfg: dict, channels: int, cond_channels: Optional[int] = 
 
 
 def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, residual: bool = False,
-                     nbr_index: Optional[int] = None, ref_index: Optional[int] = None) -> dict:
+                     nbr_index: Optional[int] = None, ref_index: Optional[int] = None,
+                     deform_groups: Optional[int] = None) -> dict:
     """The record a network reports for one block call (``aux['alignments']`` lists them).
 
     Args:
@@ -185,6 +188,9 @@ def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, re
         residual: the block's input was already aligned (its offsets are corrections, not ≈ flow): EDVR's cascade,
             TDAN's deformable convs on offset features.
         nbr_index, ref_index: frame indices in the input clip (neighbour aligned onto reference).
+        deform_groups: G of ``aux`` when it is not the block's (a block aligning several neighbours at once reports
+            one record per neighbour, each with its share of the groups, see
+            :meth:`~vidtoolbox.models.alignment.FlowGuidedDCNAlign.split_aux`).
 
     Returns:
         ``dict(**aux, name, stride, residual, nbr_index, ref_index, deform_groups, num_offsets)`` — what
@@ -192,5 +198,43 @@ def alignment_record(block: nn.Module, aux: dict, name: str, stride: int = 1, re
     """
     rec = dict(aux)
     rec.update(name=name, stride=int(stride), residual=bool(residual), nbr_index=nbr_index, ref_index=ref_index,
-               deform_groups=int(getattr(block, 'deform_groups', 1)), num_offsets=int(getattr(block, 'num_offsets', 1)))
+               deform_groups=int(getattr(block, 'deform_groups', 1) if deform_groups is None else deform_groups),
+               num_offsets=int(getattr(block, 'num_offsets', 1)))
     return rec
+
+
+def build_network_flow_source(who: str, flow_cfg, align_cfg):
+    """The flow source a network builds for its alignment block (``None`` when the block needs none).
+
+    A block that declares ``needs_flow`` gets ``flow(ref, nbr)`` from the network, which computes it with this source
+    (see :func:`vidtoolbox.models.flow.reference_flows`); a block that does not declare it never reads a flow, so a
+    ``flow_cfg`` for it is refused rather than silently unused.
+
+    Args:
+        who: the network's name, for error messages.
+        flow_cfg: ``None``, a flow-source config dict or a :class:`~vidtoolbox.models.flow.BaseFlowSource` module.
+        align_cfg: the block config (its capabilities are read, never its type name).
+
+    Raises:
+        ValueError: the block needs a flow and ``flow_cfg`` is None, or ``flow_cfg`` is given for a block that needs
+            none. TypeError: ``flow_cfg`` does not build a flow source.
+    """
+    from vidtoolbox.models.flow.base import BaseFlowSource
+    from vidtoolbox.registry import MODELS
+    block = align_cfg.get('type') if isinstance(align_cfg, dict) else type(align_cfg).__name__
+    block = getattr(block, '__name__', block)
+    needs_flow = alignment_caps(align_cfg).needs_flow
+    if flow_cfg is None:
+        if needs_flow:
+            raise ValueError(f'{who}: the alignment block {block!r} declares needs_flow (it aligns with flow(ref, nbr)) '
+                             "and has no flow source of its own: give the network one, e.g. flow_cfg=dict(type="
+                             "'DISFlow') / dict(type='SPyNetFlow') / dict(type='GTFlow') (ground truth of the sample), "
+                             "or the block one (align_cfg=dict(..., flow=dict(type='DISFlow')))")
+        return None
+    if not needs_flow:
+        raise ValueError(f'{who}: flow_cfg is given but the alignment block {block!r} does not declare needs_flow, so '
+                         'the flow would be unused; remove flow_cfg')
+    source = MODELS.build(flow_cfg) if isinstance(flow_cfg, dict) else flow_cfg
+    if not isinstance(source, BaseFlowSource):
+        raise TypeError(f'{who}: flow_cfg must build a flow source (BaseFlowSource), got {type(source).__name__}')
+    return source

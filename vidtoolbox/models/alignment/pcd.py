@@ -37,7 +37,10 @@ class PCDAlignment(nn.Module):
     Forward:
         nbr_feats / ref_feats: lists of ``num_levels`` tensors, level l is ``(B, C, H/2^l, W/2^l)``.
         ref_terms: optional, :meth:`reference_terms` of ``ref_feats`` (computed here when omitted).
-        ctx: passed to every block (e.g. ``ref_img``/``nbr_img`` lists per level are sliced to that level).
+        ctx: passed to every block; lists are sliced per level (index 0 = level 1): ``ref_img``/``nbr_img``
+            images and ``flow`` (``flow(ref, nbr)`` ``(B, 2, H/2^l, W/2^l)`` per level, for blocks that declare
+            ``needs_flow``). The cascading block gets level 1's, with ``nbr_img = ref_img`` and a zero ``flow`` (its
+            input is already aligned).
 
     Returns:
         aligned ``(B, C, H, W)`` and one alignment record per block call
@@ -138,10 +141,12 @@ class PCDAlignment(nn.Module):
         offset = self.lrelu(self.conv_with_reference(self.cas_offset_conv1, feat, ref_feats[0], terms.get('cascade')))
         offset = self.lrelu(self.cas_offset_conv2(offset))
         # the cascade refines features that are already aligned: image-based blocks must not re-apply the full
-        # ref→nbr motion, so their neighbour image is the reference image here
+        # ref→nbr motion, so their neighbour image is the reference image here, and a given flow is zero
         cas_ctx = self._level_ctx(ctx, 0)
         if 'ref_img' in cas_ctx:
             cas_ctx['nbr_img'] = cas_ctx['ref_img']
+        if isinstance(cas_ctx.get('flow'), torch.Tensor):
+            cas_ctx['flow'] = torch.zeros_like(cas_ctx['flow'])
         feat, aux = self.cas_block(ref_feats[0], feat, cond=offset, **cas_ctx)
         records.append(alignment_record(self.cas_block, aux, name='pcd.cascade', stride=1, residual=True))
         return self.lrelu(feat), records

@@ -3,8 +3,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from vidtoolbox.ops.flow_warp import resize_flow
 from vidtoolbox.registry import MODELS
-from ..alignment.base import alignment_caps, alignment_record, fill_alignment_cfg
+from ..alignment.base import alignment_caps, alignment_record, build_network_flow_source, fill_alignment_cfg
+from ..flow.base import reference_flows
 from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 from .tsa import TSAFusion
 
@@ -32,9 +34,21 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
             backward-warp the LR neighbour frame → features of the warped frame by the same ``conv_first`` +
             ``feature_extraction`` (records named ``'image_align'``, stride 1).
         scale: upsampling factor, 4 (two pixel-shuffle ×2 stages) — or 1/2 for tests.
+        flow_cfg: flow source (any :class:`~vidtoolbox.models.flow.BaseFlowSource` config or module) for blocks that
+            declare ``needs_flow`` (e.g. ``FlowGuidedDCNAlign`` without a flow source of its own); required for them,
+            refused for the others. ``flow(ref, nbr)`` is computed once per neighbour at LR resolution
+            (``flow_from_context``: estimators such as ``DISFlow`` / ``SPyNetFlow`` on the LR frames; ``GTFlow`` /
+            ``FileFlow`` from the data sample, area-averaged to LR), then area-averaged to the PCD levels and passed
+            as ctx ``flow`` (a per-level list that PCD slices; the image-level path gets the LR flow). Sources that
+            read the sample make the network declare their fields as :attr:`sample_keys`, so the task head passes
+            them; a real video has none of them (the error says so).
+
+    Attributes:
+        sample_keys: data-sample fields the task head passes to :meth:`forward` (those of the flow source).
 
     Forward:
         x: ``(B, T, 3, h, w)`` LR frames in [0, 1]; h, w divisible by 4.
+        **fields: the data-sample fields named by :attr:`sample_keys` (passed by the head).
 
     Returns:
         ``(out, aux)``: ``out`` ``(B, 3, h·scale, w·scale)`` = reconstruction + bicubic-upsampled centre
@@ -45,7 +59,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
 
     def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, deform_groups=8,
                  num_extract_block=5, num_reconstruct_block=10, center_frame_idx=None, with_tsa=True,
-                 align_cfg=None, scale=4):
+                 align_cfg=None, scale=4, flow_cfg=None):
         super().__init__()
         self.num_frames = num_frames
         self.center_frame_idx = check_sr_args('EDVRNet', scale, num_frames, center_frame_idx)
@@ -55,6 +69,8 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         align_cfg = fill_alignment_cfg(align_cfg or dict(type='DCNv2Align'), C, deform_groups=deform_groups)
         self.align_cfg = align_cfg
         self.align_caps = alignment_caps(align_cfg)
+        self.flow_source = build_network_flow_source('EDVRNet', flow_cfg, align_cfg)
+        self.sample_keys = tuple(self.flow_source.sample_keys) if self.flow_source is not None else ()
 
         self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
         self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
@@ -84,7 +100,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         l3 = self.lrelu(self.conv_l3_2(self.lrelu(self.conv_l3_1(l2))))
         return [l1, l2, l3]
 
-    def forward(self, x):
+    def forward(self, x, **fields):
         if x.dim() != 5 or x.shape[2] != 3:
             raise ValueError(f'EDVRNet: input must be (B, T, 3, h, w), got {tuple(x.shape)}')
         b, t, c, h, w = x.shape
@@ -93,8 +109,11 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         if h % 4 or w % 4:
             raise ValueError(f'EDVRNet: LR height and width must be divisible by 4, got {h}x{w}')
         ci = self.center_frame_idx
+        flows = None
+        if self.flow_source is not None:  # flow(ref, t) at LR resolution, once per neighbour
+            flows = reference_flows(self.flow_source, x, ci, fields, who='EDVRNet')
         if self.image_align is not None:
-            return self._forward_image_align(x)
+            return self._forward_image_align(x, flows)
         feats = self.extract_pyramid(x.reshape(-1, c, h, w))
         feats = [f.view(b, t, *f.shape[1:]) for f in feats]
         ref_feats = [f[:, ci] for f in feats]
@@ -106,6 +125,8 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         for i in range(t):
             nbr_feats = [f[:, i] for f in feats]
             ctx = dict(ref_img=ref_imgs, nbr_img=self._image_pyramid(x[:, i])) if needs_images else {}
+            if flows is not None:  # one flow per PCD level (PCD slices the list)
+                ctx['flow'] = [resize_flow(flows[i], f.shape[-2:], mode='auto') for f in nbr_feats]
             feat, recs = self.pcd_align(nbr_feats, ref_feats, ref_terms=ref_terms, **ctx)
             aligned.append(feat)
             for rec in recs:
@@ -117,15 +138,16 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         """``(N, 3, h, w)`` frames → level-1 features ``(N, C, h, w)`` (the image encoder of image-level blocks)."""
         return self.feature_extraction(self.lrelu(self.conv_first(img)))
 
-    def _forward_image_align(self, x):
+    def _forward_image_align(self, x, flows=None):
         """Image-level path: per frame, flow from level-1 features → warp the LR frame → re-extract features."""
         b, t, c, h, w = x.shape
         ci = self.center_frame_idx
         feats = self.extract_l1(x.reshape(-1, c, h, w)).view(b, t, -1, h, w)
         aligned, records = [], []
         for i in range(t):
+            ctx = {} if flows is None else dict(flow=flows[i])
             feat, aux = self.image_align(feats[:, ci], feats[:, i], ref_img=x[:, ci], nbr_img=x[:, i],
-                                         img_encoder=self.extract_l1)
+                                         img_encoder=self.extract_l1, **ctx)
             aligned.append(feat)
             records.append(alignment_record(self.image_align, aux, name='image_align', nbr_index=i, ref_index=ci))
         return self._reconstruct(x, torch.stack(aligned, 1), records)

@@ -3,7 +3,8 @@ import torch
 import torch.nn as nn
 
 from vidtoolbox.registry import MODELS
-from ..alignment.base import alignment_caps, alignment_record, fill_alignment_cfg
+from ..alignment.base import alignment_caps, alignment_record, build_network_flow_source, fill_alignment_cfg
+from ..flow.base import reference_flows
 from .arch_util import ResidualBlockNoBN, make_layer, check_sr_args, ResidualUpsamplerMixin
 
 __all__ = ['TDANNet']
@@ -42,9 +43,17 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
         num_cond_aligns: number of those blocks (TDAN: 3).
         reconstruct_from: ``'image'`` (TDAN) or ``'feature'``.
         scale: 1, 2 or 4.
+        flow_cfg: flow source for an alignment block that declares ``needs_flow`` (e.g. ``FlowGuidedDCNAlign``
+            without its own): ``flow(ref, t)`` at LR resolution is passed as ctx ``flow`` (see ``EDVRNet``); required
+            for such blocks, refused for the others. Sources that read the data sample (``GTFlow``, ``FileFlow``)
+            become :attr:`sample_keys`.
+
+    Attributes:
+        sample_keys: data-sample fields the task head passes to :meth:`forward` (those of the flow source).
 
     Forward:
         x: ``(B, T, 3, h, w)`` LR frames in [0, 1].
+        **fields: the data-sample fields named by :attr:`sample_keys`.
 
     Returns:
         ``(out, aux)``: ``out`` ``(B, 3, h·scale, w·scale)``; ``aux['aligned_lr']`` ``(B, T, 3, h, w)`` the aligned
@@ -56,7 +65,7 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
 
     def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, center_frame_idx=None,
                  deform_groups=8, num_extract_block=5, num_reconstruct_block=10, align_cfg=None,
-                 cond_align_cfg=None, num_cond_aligns=3, reconstruct_from='image', scale=4):
+                 cond_align_cfg=None, num_cond_aligns=3, reconstruct_from='image', scale=4, flow_cfg=None):
         super().__init__()
         if reconstruct_from not in _RECON_FROM:
             raise ValueError(f'TDANNet: reconstruct_from must be one of {_RECON_FROM}, got {reconstruct_from!r}')
@@ -76,6 +85,8 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
                              'it needs images or a flow, but the blocks on the offset features only get features')
         self.align_cfg = fill_alignment_cfg(align_cfg, C, cond_channels=C, deform_groups=deform_groups)
         self.cond_align_cfg = fill_alignment_cfg(cond_align_cfg, C, cond_channels=C, deform_groups=deform_groups)
+        self.flow_source = build_network_flow_source('TDANNet', flow_cfg, self.align_cfg)
+        self.sample_keys = tuple(self.flow_source.sample_keys) if self.flow_source is not None else ()
 
         self.conv_first = nn.Conv2d(in_channels, C, 3, 1, 1)
         self.feature_extraction = make_layer(ResidualBlockNoBN, num_extract_block, channels=C)
@@ -93,13 +104,16 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
         """``(N, 3, h, w)`` frames → ``(N, C, h, w)`` features (also the ``img_encoder`` of image-level blocks)."""
         return self.feature_extraction(self.relu(self.conv_first(img)))
 
-    def forward(self, x):
+    def forward(self, x, **fields):
         if x.dim() != 5 or x.shape[2] != 3:
             raise ValueError(f'TDANNet: input must be (B, T, 3, h, w), got {tuple(x.shape)}')
         b, t, c, h, w = x.shape
         if t != self.num_frames:
             raise ValueError(f'TDANNet: built for num_frames={self.num_frames}, got {t} frames')
         ci = self.center_frame_idx
+        flows = None
+        if self.flow_source is not None:
+            flows = reference_flows(self.flow_source, x, ci, fields, who='TDANNet')
         feats = self.extract(x.reshape(-1, c, h, w)).view(b, t, -1, h, w)
         ref = feats[:, ci]
         aligned_feats, aligned_lr, records = [], [], []
@@ -110,8 +124,9 @@ class TDANNet(ResidualUpsamplerMixin, nn.Module):
                 cond, aux = block(cond, cond, cond=cond)
                 records.append(alignment_record(block, aux, name=f'tdan.cond{k}', residual=True, nbr_index=i,
                                                 ref_index=ci))
+            ctx = {} if flows is None else dict(flow=flows[i])
             feat, aux = self.align_block(ref, nbr, cond=cond, ref_img=x[:, ci], nbr_img=x[:, i],
-                                         img_encoder=self.extract)
+                                         img_encoder=self.extract, **ctx)
             records.append(alignment_record(self.align_block, aux, name='tdan.align', nbr_index=i, ref_index=ci))
             aligned_feats.append(feat)
             aligned_lr.append(self.recon_lr(feat))

@@ -28,6 +28,10 @@ user's own source registered under any name is treated like a built-in one):
   (ground truth, precomputed files) — such a source cannot compare a prediction with its target.
 * ``reads_sample``: ``True`` when the flow comes from the data sample (its fields or its ``key``) rather than from
   the pixels; such flows do not exist for a user's real video.
+* ``sample_keys``: the data-sample fields :meth:`BaseFlowSource.flow_from_context` reads. A network that owns a flow
+  source declares them as its own ``sample_keys`` so that the task head passes those fields to it (see
+  :class:`vidtoolbox.models.heads.base_head.BaseTaskHead`). Estimators read the network input ``lq`` and need none
+  (``()``; their ``frames_key`` when it names another field, e.g. ``('gt',)``).
 """
 from typing import Optional, Sequence
 
@@ -36,7 +40,7 @@ import torch.nn as nn
 
 from ...ops.flow_warp import resize_flow
 
-__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index']
+__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index', 'reference_flows']
 
 
 def context_get(ctx: dict, key: str, default=None):
@@ -77,6 +81,12 @@ class BaseFlowSource(nn.Module):
     can_estimate: bool = True
     #: whether the flow is read from the data sample (ground truth, files) instead of estimated from pixels
     reads_sample: bool = False
+
+    @property
+    def sample_keys(self) -> tuple:
+        """Data-sample fields :meth:`flow_from_context` reads: ``()`` for estimators on the network input
+        (``frames_key='lq'``), else ``(frames_key,)``; sources that read the sample override it."""
+        return () if self.frames_key == 'lq' else (self.frames_key,)
 
     def __init__(self, frames_key: str = 'lq'):
         super().__init__()
@@ -140,3 +150,42 @@ class BaseFlowSource(nn.Module):
         if len(size) != 2:
             raise ValueError(f'flow size must be (H, W), got {size!r}')
         return resize_flow(flow, (int(size[0]), int(size[1])))
+
+
+def reference_flows(source: BaseFlowSource, lq: torch.Tensor, ref_index: int, fields: Optional[dict] = None,
+                    size: Optional[Sequence[int]] = None, who: str = 'network') -> list:
+    """``flow(ref, t)`` for every frame t of a clip, from a network's flow source (the flow a flow-guided block needs).
+
+    Args:
+        source: any :class:`BaseFlowSource`; estimators read ``lq``, sources with ``reads_sample`` read ``fields``.
+        lq: ``(B, T, 3, h, w)`` the network input in [0, 1].
+        ref_index: the reference frame.
+        fields: the data-sample fields the head passed to the network (the source's ``sample_keys``).
+        size: ``(H, W)`` of the returned flows (default ``(h, w)``); resized with :func:`ops.resize_flow`
+            (``mode='auto'``: area averaging when shrinking, e.g. ground truth at GT resolution to LR).
+        who: the network's name, for error messages.
+
+    Returns:
+        T tensors ``(B, 2, H, W)``, ``flow(ref, t)`` in pixels of ``size``, channels (dx, dy); zeros for ``t = ref``.
+
+    Raises:
+        ValueError: the source reads the data sample and the input carries none of its fields (a real video has no
+            ground-truth flow), or the source's own errors.
+    """
+    fields = dict(fields or {})
+    if source.reads_sample and not any(k in fields for k in source.sample_keys):
+        raise ValueError(f'{who}: its flow source {type(source).__name__} reads the flow from the data sample (fields '
+                         f'{list(source.sample_keys)}), but this input carries none of them. A real video has no '
+                         "ground-truth flow: use a flow estimator instead, e.g. flow_cfg=dict(type='DISFlow') or "
+                         "dict(type='SPyNetFlow').")
+    b, t, _, h, w = lq.shape
+    size = (h, w) if size is None else (int(size[0]), int(size[1]))
+    ctx = dict(fields, lq=lq)
+    out = []
+    for i in range(t):
+        if i == ref_index:
+            out.append(lq.new_zeros(b, 2, *size))
+            continue
+        flow = source.flow_from_context(ctx, ref_index, i)
+        out.append(resize_flow(flow.to(device=lq.device, dtype=lq.dtype), size, mode='auto'))
+    return out

@@ -61,6 +61,11 @@ class FileFlow(BaseFlowSource):
         self.pattern = pattern
         self._uses = used
 
+    @property
+    def sample_keys(self) -> tuple:
+        """The sample fields this source reads: ``('key',)``, plus ``'ref_index'`` when the pattern uses it."""
+        return ('key', 'ref_index') if 'ref_index' in self._uses else ('key',)
+
     def path_for(self, key: str, src: int, dst: int, ref_index: Optional[int] = None) -> str:
         """Path of the file holding ``flow(src, dst)`` of the sample ``key``."""
         if 'ref_index' in self._uses and ref_index is None:

@@ -63,6 +63,8 @@ class GTFlow(BaseFlowSource):
     differentiable = False
     can_estimate = False
     reads_sample = True
+    #: the fields :meth:`flow_from_context` reads from the sample
+    sample_keys = _FLOW_KEYS + ('ref_index',)
 
     def flow(self, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
         raise RuntimeError('GTFlow cannot compute flow from two images: it reads the ground-truth flow of the sample. '
