@@ -234,3 +234,13 @@ def test_model_kinds_and_errors(tmp_path, helpers):
     assert 'needs --eval' in err(tiny_edvr(), compare=str(tmp_path / 'c.png'))
     assert 'must be a .png' in err(tiny_edvr(), evaluate=True, compare=str(tmp_path / 'c.jpg'))
     assert sorted(os.listdir(tmp_path)) == ['in']
+
+
+def test_package_level_entry_points():
+    import vidtoolbox.apis as apis
+    from vidtoolbox.apis.interpolate import interpolate_video
+    from vidtoolbox.apis.predict import predict_video
+    assert apis.restore_video is restore_video and apis.predict_video is predict_video
+    assert apis.interpolate_video is interpolate_video
+    with pytest.raises(AttributeError):
+        apis.no_such_api
