@@ -4,3 +4,4 @@ from .deform_conv import *  # noqa: F401,F403
 from .imresize import *  # noqa: F401,F403
 from .splat import *  # noqa: F401,F403
 from .flow_fill import *  # noqa: F401,F403
+from .blur_down import *  # noqa: F401,F403
