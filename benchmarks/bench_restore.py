@@ -395,6 +395,9 @@ def main(argv=None):
     p.add_argument('--edvr-checkpoint', help='tiles: its checkpoint')
     p.add_argument('--flat-frames', type=int, nargs='+', default=None, help='flat: video lengths (default 100 1000)')
     p.add_argument('--flat-size', type=int, default=None, help='flat: frame side (default 64)')
+    p.add_argument('--write-clip', metavar='OUT',
+                   help='only write a held-out built-in clip (--gt-size, --eval-frames, 25 fps) to OUT (a video '
+                        'file or a folder of PNGs) and exit: a test input for tools/restore.py')
     p.add_argument('--case', help=argparse.SUPPRESS)
     p.add_argument('--case-input', help=argparse.SUPPRESS)
     p.add_argument('--case-output', help=argparse.SUPPRESS)
@@ -414,6 +417,13 @@ def main(argv=None):
     import torch
     if args.device is None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.write_clip:
+        from vidtoolbox.apis.video_io import FrameWriter
+        with FrameWriter(args.write_clip, fps=25) as wr:
+            for f in builtin_gt_clip(args.eval_frames, args.gt_size):
+                wr.write(f)
+        print(f'wrote {args.eval_frames} frames {args.gt_size[1]}x{args.gt_size[0]} at 25 fps -> {args.write_clip}')
+        return 0
     if args.case:
         res = speed_case(args)
         with open(args.case_output, 'w') as f:
