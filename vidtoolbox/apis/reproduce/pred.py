@@ -30,7 +30,7 @@ STEPS = (1, 2, 3, 4, 5)
 #: the full and the smoke setting
 SETTINGS = {
     'full': dict(ngf=8, iters=300, batch=4, crop=48, lr=1e-3, val_clips=16, val_size=128),
-    'quick': dict(ngf=2, iters=2, batch=2, crop=32, lr=1e-3, val_clips=2, val_size=32),
+    'quick': dict(ngf=2, iters=2, batch=1, crop=32, lr=1e-3, val_clips=1, val_size=32),
 }
 
 
