@@ -2,8 +2,8 @@
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_corrwise.py [--model edvr_m|small] [--batch 4] [--lr-size 64]
-        [--steps 6] [--warmup 2] [--device cpu|cuda] [--sources dis spynet]
+    OMP_NUM_THREADS=1 python benchmarks/bench_corrwise.py [--model edvr_m|small|resnet3d] [--batch 4] [--lr-size 64]
+        [--steps 6] [--warmup 2] [--device cpu|cuda] [--sources dis spynet] [--base charbonnier|l1] [--ngf 8]
 
 One *train step* = generator forward, loss, backward, Adam step, on random LR clips ``(B, 5, 3, s, s)`` and
 their ×4 GT. Variants (same model and batch, weights reset, steps interleaved round-robin so that machine
@@ -18,7 +18,12 @@ load affects every variant alike):
 
 Models: ``edvr_m`` — the full EDVR-M (64 ch, 5+10 blocks, 8 groups, TSA, DCNv2 PCD); ``small`` — a 4-block
 early-fusion SR net (32 ch, conv over the stacked 5 frames, 2 pixel shuffles), for a cheap generator where the
-loss overhead weighs more. Prints the median step time of each variant and the overhead over ``base`` in %.
+loss overhead weighs more; ``resnet3d`` — video prediction as in "Comparing Correspondences: Video Prediction with
+Correspondence-wise Losses" (the setting of ``tools/reproduce.py pred``): the ``ResNet3DPredictor`` (``--ngf``) in
+the ``VideoPrediction`` head, 2 context frames of ``lr-size``² → 3 recursively predicted frames, the loss on all
+three and backprop through the chain (no ×4: ``lr-size`` is the frame size). ``--base`` picks the base loss
+(Charbonnier by default; ``l1`` is the paper's). Prints the median step time of each variant and the overhead over
+``base`` in %.
 """
 import argparse
 import statistics
@@ -48,8 +53,24 @@ class SmallSRNet(nn.Module):
         return self.up(self.body(self.head(x.reshape(b, t * c, h, w)))) + base
 
 
-def build_model(name):
+class PredictionRollout(nn.Module):
+    """``ResNet3DPredictor`` in the ``VideoPrediction`` head: (B, 2, 3, s, s) context → (B, 3, 3, s, s), 3 steps."""
+
+    def __init__(self, ngf=8):
+        super().__init__()
+        from vidtoolbox.registry import MODELS
+        self.head = MODELS.build(dict(type='VideoPrediction', num_context=2, num_future=3,
+                                      generator=dict(type='ResNet3DPredictor', num_context=2, ngf=ngf)))
+
+    def forward(self, x):
+        return self.head.rollout(x, 3)[0]
+
+
+def build_model(name, ngf=8):
     from vidtoolbox.registry import MODELS
+    if name == 'resnet3d':
+        import vidtoolbox.models  # noqa: F401
+        return PredictionRollout(ngf)
     if name == 'edvr_m':
         import vidtoolbox.models  # noqa: F401
         return MODELS.build(dict(type='EDVRNet', mid_channels=64, num_frames=5, deform_groups=8,
@@ -57,10 +78,10 @@ def build_model(name):
     return SmallSRNet()
 
 
-def build_losses(sources):
+def build_losses(sources, base_name='charbonnier'):
     import vidtoolbox.models  # noqa: F401
     from vidtoolbox.registry import MODELS
-    base = dict(type='CharbonnierLoss')
+    base = dict(type='CharbonnierLoss') if base_name == 'charbonnier' else dict(type='L1Loss')
     losses = {'base': MODELS.build(base)}
     if 'dis' in sources:
         losses['corr-dis'] = MODELS.build(dict(type='CorrespondenceWiseLoss', base=base, flow=dict(type='DISFlow')))
@@ -79,7 +100,9 @@ def build_losses(sources):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--model', choices=['edvr_m', 'small'], default='edvr_m')
+    p.add_argument('--model', choices=['edvr_m', 'small', 'resnet3d'], default='edvr_m')
+    p.add_argument('--ngf', type=int, default=8, help='resnet3d width')
+    p.add_argument('--base', choices=['charbonnier', 'l1'], default='charbonnier', help='base loss')
     p.add_argument('--batch', type=int, default=4)
     p.add_argument('--lr-size', type=int, default=64, help='LR patch size (GT = 4x)')
     p.add_argument('--steps', type=int, default=6, help='timed steps per variant')
@@ -92,13 +115,17 @@ def main():
 
     torch.manual_seed(0)
     dev = torch.device(args.device)
-    model = build_model(args.model).to(dev)
+    model = build_model(args.model, args.ngf).to(dev)
     init = {k: v.clone() for k, v in model.state_dict().items()}
-    losses = {k: v.to(dev) for k, v in build_losses(args.sources).items()}
+    losses = {k: v.to(dev) for k, v in build_losses(args.sources, args.base).items()}
     s = args.lr_size
-    lq = torch.rand(args.batch, 5, 3, s, s, device=dev)
-    gt = nn.functional.interpolate(lq[:, 2], scale_factor=4, mode='bilinear', align_corners=False)
-    gt = (gt + 0.05 * torch.randn_like(gt)).clamp(0, 1)
+    if args.model == 'resnet3d':
+        lq = torch.rand(args.batch, 2, 3, s, s, device=dev)
+        gt = torch.stack([torch.roll(lq[:, 1], k, dims=-1) for k in (1, 2, 3)], 1)  # (B, 3, 3, s, s) moving on
+    else:
+        lq = torch.rand(args.batch, 5, 3, s, s, device=dev)
+        gt = nn.functional.interpolate(lq[:, 2], scale_factor=4, mode='bilinear', align_corners=False)
+        gt = (gt + 0.05 * torch.randn_like(gt)).clamp(0, 1)
     opts = {}
     for name in losses:
         opts[name] = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -117,8 +144,9 @@ def main():
         return loss.item()
 
     times = {k: [] for k in losses}
+    size = f'frames {s}x{s}, 2 -> 3' if args.model == 'resnet3d' else f'LR {s}x{s} -> GT {4 * s}x{4 * s}'
     print(f'model={args.model} params={sum(q.numel() for q in model.parameters()) / 1e6:.2f}M batch={args.batch} '
-          f'LR {s}x{s} -> GT {4 * s}x{4 * s} device={dev} threads={torch.get_num_threads()}')
+          f'{size} base={args.base} device={dev} threads={torch.get_num_threads()}')
     for it in range(args.warmup + args.steps):
         for name in losses:  # round-robin
             model.load_state_dict(init)

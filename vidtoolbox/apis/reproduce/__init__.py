@@ -10,7 +10,12 @@ from .common import ClaimContext, ClaimResult, write_result  # noqa: F401
 __all__ = ['CLAIMS', 'get_claim', 'ClaimContext', 'ClaimResult', 'write_result']
 
 #: claim → (module of this package, what it shows); a claim module is added here when it is implemented
-CLAIMS = {}
+CLAIMS = {
+    'toy': ('toy', 'Correspondence-wise losses, Fig. 2: under positional uncertainty pixel-wise L1 learns a blurry '
+                   'median, correspondence-wise L1 a sharp object'),
+    'pred': ('pred', 'Correspondence-wise losses, Tab. 1: ResNet-3D video prediction with L1 vs correspondence-wise '
+                     'L1, PSNR/SSIM/sharpness at t+1 ... t+5'),
+}
 
 
 def get_claim(name: str):
