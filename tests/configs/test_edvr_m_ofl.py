@@ -26,12 +26,14 @@ def test_reds_config_builds_paper_setting():
     model = MODELS.build(cfg.model)
     ofl = model.losses[1]
     assert isinstance(ofl, OffsetFidelityLoss) and ofl.loss_name == 'loss_ofl'
-    assert ofl.loss_weight == 1.0 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'DISFlow'
+    assert ofl.loss_weight == 1.0 / 8192 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'DISFlow'
+    # paper-faithful: eq. 5 summed over pixels, the cascade's offsets not penalised
+    assert ofl.normalization == 'sum' and not ofl.include_residual
     assert model.generator.pcd_align is not None
     # switching the flow source by --cfg-options (list index keys)
     cfg.merge_from_dict({'model.losses.1.flow.type': 'GTFlow', 'model.losses.1.threshold': 5.0})
-    assert cfg.model.losses[1] == dict(type='OffsetFidelityLoss', loss_weight=1.0, threshold=5.0,
-                                       include_residual=True, flow=dict(type='GTFlow'))
+    assert cfg.model.losses[1] == dict(type='OffsetFidelityLoss', loss_weight=1.0 / 8192, threshold=5.0,
+                                       normalization='sum', include_residual=False, flow=dict(type='GTFlow'))
 
 
 def test_demo_config_uses_ground_truth_flow():

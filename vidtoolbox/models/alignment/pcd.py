@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .base import alignment_record, fill_alignment_cfg
+from .base import alignment_caps, alignment_record, fill_alignment_cfg
 
 __all__ = ['PCDAlignment']
 
@@ -18,15 +18,21 @@ class PCDAlignment(nn.Module):
     and handed to the level's alignment block as ``cond``; aligned features are fused with the upsampled
     coarser aligned features; a final *cascading* block refines the level-1 result against the reference.
 
+    The level blocks may warp features or, declaring ``warp_level='image'``, images (ctx ``nbr_img`` and
+    ``img_encoder`` per level, given by the network — see :class:`~vidtoolbox.models.archs.EDVRNet`). The cascade
+    refines the fused level-1 *features*, which have no image counterpart, so its block must warp features.
+
     Args:
         mid_channels: feature channels C.
-        align_cfg: config of the alignment block, e.g. ``dict(type='DCNv2Align', deform_groups=8)``;
+        align_cfg: config of the alignment block of every level, e.g. ``dict(type='DCNv2Align', deform_groups=8)``;
             ``in_channels``/``out_channels``/``cond_channels`` are filled in (C, C, C).
         num_levels: pyramid levels (EDVR: 3).
+        cascade_cfg: config of the cascading block (default ``align_cfg``); must declare ``warp_level='feature'``.
 
     Forward:
         nbr_feats / ref_feats: lists of ``num_levels`` tensors, level l is ``(B, C, H/2^l, W/2^l)``.
-        ctx: passed to every block (e.g. ``ref_img``/``nbr_img`` lists per level are sliced to that level).
+        ctx: passed to every block (a list or tuple value is indexed by level, 0 = finest; the cascade gets the
+            finest level's values).
 
     Returns:
         aligned ``(B, C, H, W)`` and one alignment record per block call
@@ -35,11 +41,17 @@ class PCDAlignment(nn.Module):
         relative to the LR input; frame indices are left to the caller).
     """
 
-    def __init__(self, mid_channels: int = 64, align_cfg: dict = None, num_levels: int = 3):
+    def __init__(self, mid_channels: int = 64, align_cfg: dict = None, num_levels: int = 3,
+                 cascade_cfg: dict = None):
         super().__init__()
         if num_levels < 1:
             raise ValueError(f'PCDAlignment: num_levels must be >= 1, got {num_levels}')
         align_cfg = dict(align_cfg or dict(type='DCNv2Align', deform_groups=8))
+        cascade_cfg = dict(cascade_cfg or align_cfg)
+        if alignment_caps(cascade_cfg).warp_level != 'feature':
+            raise ValueError(f'PCDAlignment: the cascading block refines already aligned features and must warp '
+                             f'features; {cascade_cfg.get("type")!r} declares warp_level='
+                             f'{alignment_caps(cascade_cfg).warp_level!r} (give a feature-level cascade_cfg)')
         self.num_levels = num_levels
         C = mid_channels
         self.offset_conv1 = nn.ModuleDict()
@@ -59,7 +71,7 @@ class PCDAlignment(nn.Module):
             self.blocks[lvl] = self._build_block(align_cfg, C)
         self.cas_offset_conv1 = nn.Conv2d(2 * C, C, 3, 1, 1)
         self.cas_offset_conv2 = nn.Conv2d(C, C, 3, 1, 1)
-        self.cas_block = self._build_block(align_cfg, C)
+        self.cas_block = self._build_block(cascade_cfg, C)
         self.lrelu = nn.LeakyReLU(0.1, inplace=True)
 
     @staticmethod
