@@ -40,7 +40,7 @@ def expected_alignment(path):
         return 'NOffsetAlign', n, None
     if name.startswith('flow_sr_n'):
         return 'MultiSPyNetAlign', n, 1
-    m = re.fullmatch(r'edvr_(dcn|noff)_g(\d+)k(\d+)', name)
+    m = re.match(r'edvr_(dcn|noff)_g(\d+)k(\d+)', name)
     if m:
         k = int(m.group(3))
         return {'dcn': 'DCNv2Align', 'noff': 'NOffsetAlign'}[m.group(1)], k * k, int(m.group(2))

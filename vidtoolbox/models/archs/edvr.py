@@ -40,6 +40,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         cascade_align_cfg: the cascading block's config (default: ``align_cfg`` when it warps features, else
             ``dict(type='DCNv2Align')``); the cascade refines fused features, so it must be feature-level.
         scale: upsampling factor, 4 (two pixel-shuffle ×2 stages) — or 1/2 for tests.
+        hr_channels: width of the tail at the output resolution (EDVR: 64; narrow experiments shrink it).
 
     Forward:
         x: ``(B, T, 3, h, w)`` LR frames in [0, 1]; h, w divisible by 4.
@@ -53,7 +54,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
 
     def __init__(self, in_channels=3, out_channels=3, mid_channels=64, num_frames=5, deform_groups=8,
                  num_extract_block=5, num_reconstruct_block=10, center_frame_idx=None, with_tsa=True,
-                 align_cfg=None, scale=4, cascade_align_cfg=None):
+                 align_cfg=None, scale=4, cascade_align_cfg=None, hr_channels=64):
         super().__init__()
         self.num_frames = num_frames
         self.center_frame_idx = check_sr_args('EDVRNet', scale, num_frames, center_frame_idx)
@@ -80,7 +81,7 @@ class EDVRNet(ResidualUpsamplerMixin, nn.Module):
         else:
             self.fusion = nn.Conv2d(num_frames * C, C, 1, 1)
         self.reconstruction = make_layer(ResidualBlockNoBN, num_reconstruct_block, channels=C)
-        self.build_upsampler(C, out_channels, scale)
+        self.build_upsampler(C, out_channels, scale, hr_channels=hr_channels)
 
     def extract_level(self, img, level: int = 1):
         """``(N, 3, h, w)`` frames → features of pyramid level ``level`` (1, 2, 3): ``(N, C, h/2^(l−1), w/2^(l−1))``.
