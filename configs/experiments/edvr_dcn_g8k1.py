@@ -1,3 +1,3 @@
-# Tab. 1: DCN, G=8, k=1
+# Tab. 1: DCN (unmodulated), G=8, k=1; offsets from the same 3×3 conv as the decomposition
 _base_ = ['./_edvr_align_builtin.py']
 model = dict(generator=dict(deform_groups=8, align_cfg=dict(kernel_size=1)))

@@ -1,3 +1,4 @@
-# Tab. 1: the decomposition (N = k² = 1 warps + 1×1 conv), G=8
+# Tab. 1: the decomposition of a 1×1 DCN (N = k² = 1 warps at the kernel taps + 1×1 conv, unmodulated), G=8
 _base_ = ['./_edvr_align_builtin.py']
-model = dict(generator=dict(deform_groups=8, align_cfg=dict(_delete_=True, type='NOffsetAlign', num_offsets=1)))
+model = dict(generator=dict(deform_groups=8, align_cfg=dict(_delete_=True, type='NOffsetAlign', num_offsets=1,
+                                                         modulated=False, offset_kernel_size=3)))

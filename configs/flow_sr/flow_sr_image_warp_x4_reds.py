@@ -1,4 +1,5 @@
-# Image- vs feature-level warping (paper Tab. 4 / A.3) on the flow-based network: one flow predicted from the LR
-# features, the LR neighbour *frame* is warped, then the net's feature extractor runs on the warped frame.
+# Image- vs feature-level warping (paper Tab. 4 / A.3: "replacing the feature alignment module in our flow-based
+# baseline by an image alignment module"): flow_sr_x4_reds.py with only the warping level changed — the SPyNet flow
+# warps the LR neighbour frame, which the network's extractor then encodes (same parameters as the baseline).
 _base_ = ['./flow_sr_x4_reds.py']
-model = dict(generator=dict(align_cfg=dict(_delete_=True, type='FlowWarpAlign', level='image', num_head_convs=2)))
+model = dict(generator=dict(align_cfg=dict(warp_level='image')))

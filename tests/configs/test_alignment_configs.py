@@ -40,7 +40,7 @@ def expected_alignment(path):
         return 'NOffsetAlign', n, None
     if name.startswith('flow_sr_n'):
         return 'MultiSPyNetAlign', n, 1
-    m = re.fullmatch(r'edvr_(dcn|noff)_g(\d+)k(\d+)', name)
+    m = re.match(r'edvr_(dcn|noff)_g(\d+)k(\d+)', name)
     if m:
         k = int(m.group(3))
         return {'dcn': 'DCNv2Align', 'noff': 'NOffsetAlign'}[m.group(1)], k * k, int(m.group(2))
@@ -91,7 +91,8 @@ def test_experiment_models_build_with_the_right_blocks():
         assert all(type(b).__name__ == 'NOffsetAlign' and b.num_offsets == n and b.deform_groups == 1
                    for b in blocks)
     gen = MODELS.build(cfg('experiments/edvr_flow_image.py').model.generator)
-    assert gen.image_align is not None and not hasattr(gen, 'pcd_align')
+    assert [b.level for b in gen.pcd_align.blocks.values()] == ['image'] * 3  # PCD kept, images warped
+    assert gen.pcd_align.cas_block.level == "feature"
 
 
 def test_paper_size_tdan_and_flow_sr_build():
@@ -111,25 +112,40 @@ def test_paper_size_tdan_and_flow_sr_build():
     assert n_spynet == 3 * 1440300  # three full SPyNets
 
 
-def test_edvr_image_level_path_warps_the_frame_then_extracts():
-    """EDVR with FlowWarpAlign(level='image'): aligned = extract_l1(flow_warp(LR neighbour, predicted flow))."""
+def test_tab4_pair_differs_only_in_the_warping_level():
+    """edvr_flow_feature vs edvr_flow_image (paper Tab. 4): the same parameters (names and shapes); with the same
+    weights the same output while the flows are zero; with a flow at level 1 the image variant warps the LR frame and
+    encodes it (conv_first + feature_extraction), the feature variant warps the encoded frame — equal away from the
+    borders, where warping and the convolutions commute for an integer shift."""
     from vidtoolbox.ops import flow_warp
     init_default_scope('vidtoolbox')
+    shrink = dict(mid_channels=8, num_extract_block=1, num_reconstruct_block=1)
     torch.manual_seed(0)
-    gen = MODELS.build(dict(type='EDVRNet', mid_channels=8, num_frames=3, num_extract_block=1,
-                            num_reconstruct_block=1, align_cfg=dict(type='FlowWarpAlign', level='image')))
+    feat_net = MODELS.build(dict(cfg('experiments/edvr_flow_feature.py').model.generator, **shrink)).eval()
+    img_net = MODELS.build(dict(cfg('experiments/edvr_flow_image.py').model.generator, **shrink)).eval()
+    shapes = {k: tuple(v.shape) for k, v in feat_net.state_dict().items()}
+    assert shapes == {k: tuple(v.shape) for k, v in img_net.state_dict().items()}
+    img_net.load_state_dict(feat_net.state_dict())
+    x = torch.rand(1, 5, 3, 20, 20)
     with torch.no_grad():
-        gen.image_align.conv_offset.bias.copy_(torch.tensor([0.5, -1.5]))  # (dy, dx)
-    captured = []
-    gen.image_align.register_forward_hook(lambda m, i, o: captured.append(o))
-    x = torch.rand(1, 3, 3, 8, 8)
-    out, aux = gen(x)
-    assert out.shape == (1, 3, 32, 32)
-    assert [(r['name'], r['stride'], r['nbr_index']) for r in aux['alignments']] == [('image_align', 1, i)
-                                                                                      for i in range(3)]
-    flow = torch.tensor([-1.5, 0.5]).view(1, 2, 1, 1).expand(1, 2, 8, 8)  # (dx, dy)
-    torch.testing.assert_close(captured[2][1]['warped_img'], flow_warp(x[:, 2], flow))
-    torch.testing.assert_close(captured[2][0], gen.extract_l1(flow_warp(x[:, 2], flow)), atol=1e-6, rtol=1e-6)
+        out_f, aux_f = feat_net(x)
+        out_i, aux_i = img_net(x)
+    torch.testing.assert_close(out_i, out_f, atol=1e-5, rtol=1e-5)
+    assert [r['name'] for r in aux_i['alignments']] == [r['name'] for r in aux_f['alignments']]
+    captured = {}
+    for name, net in (('feature', feat_net), ('image', img_net)):
+        blk = net.pcd_align.blocks['l1']
+        with torch.no_grad():
+            blk.conv_offset.bias.copy_(torch.tensor([2.0, -2.0]))  # (dy, dx) at level 1 = LR pixels
+        blk.register_forward_hook(lambda m, i, o, name=name: captured.setdefault(name, []).append(o))
+        with torch.no_grad():
+            net(x)
+    flow = torch.tensor([-2.0, 2.0]).view(1, 2, 1, 1).expand(1, 2, 20, 20)  # (dx, dy)
+    (a_img, aux_img), (a_feat, _) = captured['image'][0], captured['feature'][0]  # frame 0
+    torch.testing.assert_close(aux_img['warped_img'], flow_warp(x[:, 0], flow))
+    inner = (Ellipsis, slice(6, -6), slice(6, -6))
+    torch.testing.assert_close(a_img[inner], a_feat[inner], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(a_img, a_feat, atol=1e-3)  # the borders differ: the level really changed
 
 
 def builtin_batch(num_frames=5):

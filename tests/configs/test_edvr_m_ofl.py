@@ -26,7 +26,9 @@ def test_reds_config_builds_paper_setting():
     model = MODELS.build(cfg.model)
     ofl = model.losses[1]
     assert isinstance(ofl, OffsetFidelityLoss) and ofl.loss_name == 'loss_ofl'
-    assert ofl.loss_weight == 1.0 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'GTFlow'
+    assert ofl.loss_weight == 1.0 / 8192 and ofl.threshold == 10.0 and type(ofl.flow_source).__name__ == 'GTFlow'
+    # paper-faithful: eq. 5 summed over pixels, the cascade's offsets not penalised
+    assert ofl.normalization == 'sum' and not ofl.include_residual
     assert model.generator.pcd_align is not None
     # the flow is estimated by the DataLoader workers, after the crop and the flips (DIS 'medium' on the LR patch)
     pipe = [t['type'] for t in cfg.train_dataloader.dataset.pipeline]
@@ -35,8 +37,8 @@ def test_reds_config_builds_paper_setting():
     assert cfg.train_dataloader.dataset.pipeline[5]['flow'] == dict(type='DISFlow', preset='medium')
     # switching the flow source by --cfg-options (list index keys): DIS inside the step again
     cfg.merge_from_dict({'model.losses.1.flow.type': 'DISFlow', 'model.losses.1.threshold': 5.0})
-    assert cfg.model.losses[1] == dict(type='OffsetFidelityLoss', loss_weight=1.0, threshold=5.0,
-                                       include_residual=True, flow=dict(type='DISFlow'))
+    assert cfg.model.losses[1] == dict(type='OffsetFidelityLoss', loss_weight=1.0 / 8192, threshold=5.0,
+                                       normalization='sum', include_residual=False, flow=dict(type='DISFlow'))
 
 
 def test_flowfiles_config_loads_flows_before_the_crop():

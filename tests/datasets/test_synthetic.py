@@ -1,4 +1,6 @@
 """SyntheticMotionDataset: determinism, splits, exact flows (checked by warping images), LR = BI(GT), errors."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -78,6 +80,51 @@ def test_splits_use_disjoint_photos():
         for i in range(3):
             used = ds.get_data_info(i)['photos']
             assert len(used) == 3 and set(used) <= set(photos)
+
+
+def test_val_photos_are_textured():
+    """Every val photo is a textured natural image: at most 15 % of its 8×8 windows are flat (grey-level std below
+    2/255) and at most 5 % of its pixels are black (< 0.05), at the mid texture scale (area downscale 1.75). The
+    flat ones (moon, retina, clock) are training photos."""
+    import cv2
+    from vidtoolbox.datasets.synthetic import load_photo
+    stats = {}
+    for name in TRAIN_PHOTOS + VAL_PHOTOS:
+        img = load_photo(name).astype(np.float32) / 255.0
+        h, w = img.shape[:2]
+        g = cv2.resize(img, (int(w / 1.75), int(h / 1.75)), interpolation=cv2.INTER_AREA).mean(2)
+        m, m2 = cv2.blur(g, (8, 8)), cv2.blur(g * g, (8, 8))
+        std = np.sqrt(np.maximum(m2 - m * m, 0))
+        stats[name] = (float(np.mean(std < 2 / 255)), float(np.mean(g < 0.05)))
+    for name in VAL_PHOTOS:
+        assert stats[name][0] <= 0.15 and stats[name][1] <= 0.05, (name, stats[name])
+    for name in ('moon', 'retina', 'clock'):  # the test can fail: these would not pass it
+        assert stats[name][0] > 0.5, (name, stats[name])
+
+
+def test_every_photo_ships_in_the_wheel(tmp_path):
+    """Each photo loads offline: in a fresh process with an empty download cache and no reachable network."""
+    import subprocess
+    import sys
+    env = dict(os.environ, SKIMAGE_DATADIR=str(tmp_path), HTTP_PROXY='http://127.0.0.1:9',
+               HTTPS_PROXY='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9',
+               NO_PROXY='', no_proxy='')
+    code = ('from vidtoolbox.datasets.synthetic import TRAIN_PHOTOS, VAL_PHOTOS, load_photo\n'
+            'for n in TRAIN_PHOTOS + VAL_PHOTOS:\n    assert load_photo(n).ndim == 3, n\nprint("ok")')
+    r = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == 'ok', r.stderr[-2000:]
+    assert not any(tmp_path.iterdir())  # nothing was downloaded into the cache
+
+
+def test_min_translation_sets_the_speed_floor_and_keeps_default_draws():
+    """min_translation=0 renders exactly the clips of before; a floor of 8 GT px moves every clip faster."""
+    base = _make(num_clips=4, gt_size=64)
+    same = _make(num_clips=4, gt_size=64, min_translation=0.0)
+    assert np.array_equal(base.get_data_info(1)['gt'][0], same.get_data_info(1)['gt'][0])
+    slow = [np.linalg.norm(base.get_data_info(i)['flow_fw'][1], axis=-1).mean() for i in range(4)]
+    fast_ds = _make(num_clips=4, gt_size=64, min_translation=8.0, max_translation=24.0)
+    fast = [np.linalg.norm(fast_ds.get_data_info(i)['flow_fw'][1], axis=-1).mean() for i in range(4)]
+    assert max(slow) < 4.0 and min(fast) > 4.0, (slow, fast)
 
 
 def _clean_mask(clip, a, b, flow, occ):
@@ -213,6 +260,7 @@ def test_registry_pipeline_and_lazy_init():
     (dict(gt_size=(64,)), 'gt_size'),
     (dict(num_objects=(3, 1)), 'num_objects'),
     (dict(max_translation=-1), 'max_translation'),
+    (dict(min_translation=5, max_translation=4), 'min_translation'),
     (dict(max_zoom=0.9), 'max_zoom'),
     (dict(num_frames=0), 'num_frames'),
     (dict(scale=0), 'scale'),

@@ -82,7 +82,7 @@ def test_block_from_scratch_is_used_by_what_it_declares(net):
     model = build_net(net, dict(type='ScratchFlowAlign'))
     used = [b for b in blocks(model) if type(b).__name__ == 'ScratchFlowAlign']
     if net == 'edvr':
-        assert len(used) == 4 and model.image_align is None  # 3 PCD levels + cascade: it warps features
+        assert len(used) == 4  # 3 PCD levels + cascade: it warps features
     elif net == 'tdan':
         assert len(used) == 4  # declares cond_capable: also TDAN's 3 blocks on the offset features
     else:
@@ -97,7 +97,8 @@ def test_block_from_scratch_is_used_by_what_it_declares(net):
 
 def test_capabilities_not_names_decide(plugins):
     """A user's block declaring other capabilities is treated accordingly: not cond_capable → TDAN conditions with
-    DCNv2Align; image-level → EDVR takes the image path."""
+    DCNv2Align; image-level → EDVR gives it full-resolution frames and the level's encoder at every PCD level and
+    refines with a feature-level cascade (DCNv2Align by default)."""
     from vidtoolbox.registry import MODELS
 
     name = f'ImageScratch_{uuid.uuid4().hex[:6]}'
@@ -117,9 +118,18 @@ def test_capabilities_not_names_decide(plugins):
     kinds = [type(b).__name__ for b in blocks(tdan)]
     assert kinds.count('DCNv2Align') == 3 and kinds.count('ImageScratch') == 1
     edvr = build_net('edvr', dict(type=name))
-    assert edvr.image_align is not None and not hasattr(edvr, 'pcd_align')
+    pcd = edvr.pcd_align
+    assert {type(b).__name__ for b in pcd.blocks.values()} == {'ImageScratch'}
+    assert type(pcd.cas_block).__name__ == 'DCNv2Align'
+    seen = []
+    for lvl, blk in pcd.blocks.items():
+        blk.register_forward_hook(lambda m, args, kw, out, lvl=lvl: seen.append(
+            (lvl, tuple(kw['nbr_img'].shape), tuple(kw['img_encoder'](kw['nbr_img']).shape))), with_kwargs=True)
     _, aux = edvr(torch.rand(1, 5, 3, 16, 16))
-    assert {r['name'] for r in aux['alignments']} == {'image_align'}
+    assert {r['name'] for r in aux['alignments']} == {'pcd.l3', 'pcd.l2', 'pcd.l1', 'pcd.cascade'}
+    c = edvr.conv_first.out_channels
+    assert set(seen[:3]) == {('l3', (1, 3, 16, 16), (1, c, 4, 4)), ('l2', (1, 3, 16, 16), (1, c, 8, 8)),
+                             ('l1', (1, 3, 16, 16), (1, c, 16, 16))}
 
 
 def test_user_flow_source_estimates_a_known_shift(plugins):

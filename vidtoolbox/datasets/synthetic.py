@@ -23,7 +23,16 @@ of the GT frames, clipped to [0, 1].
 
 Train and val use **disjoint** photographs (:data:`TRAIN_PHOTOS`, :data:`VAL_PHOTOS`; the stereo pair
 ``motorcycle_left``/``motorcycle_right`` shows one scene and stays within one split, and ``cat`` is the same
-image as ``chelsea`` so only ``chelsea`` is used).
+image as ``chelsea`` so only ``chelsea`` is used). The val photos are textured natural images (fur, gravel, a
+café scene, coins, a street sign): almost no flat or black area, which would inflate PSNR and make every method
+look alike; the mostly flat ones (``moon``, ``retina``, ``clock``) are training photos. Every photo ships inside
+scikit-image's wheel (no download).
+
+Motion: each layer's per-frame displacement is drawn in ``[min_translation, max_translation]`` GT pixels (then
+accelerated or decelerated along the clip, every step at most ``max_translation``). The defaults (0–4 GT px) move
+the scene about 2 GT px (0.5 LR px at ×4) per frame on average — far less than REDS, for which PCD alignment was
+designed (several to tens of LR pixels); ``configs/_base_/datasets/builtin_x4_large_motion.py`` is the
+large-motion setting of the alignment experiments (``docs/experiments.md`` shows both flow-magnitude histograms).
 """
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -38,10 +47,10 @@ from .base import BaseVideoDataset
 __all__ = ['SyntheticMotionDataset', 'TRAIN_PHOTOS', 'VAL_PHOTOS', 'load_photo', 'render_clip', 'render_frame']
 
 #: photographs of the training split (names of ``skimage.data`` items; grey ones are used as RGB)
-TRAIN_PHOTOS = ('astronaut', 'coffee', 'rocket', 'motorcycle_left', 'motorcycle_right', 'immunohistochemistry',
-                'hubble_deep_field', 'camera', 'brick', 'grass', 'coins', 'page')
-#: photographs of the held-out (val) split, disjoint from :data:`TRAIN_PHOTOS`
-VAL_PHOTOS = ('chelsea', 'retina', 'gravel', 'moon', 'clock', 'text')
+TRAIN_PHOTOS = ('astronaut', 'rocket', 'motorcycle_left', 'motorcycle_right', 'immunohistochemistry',
+                'hubble_deep_field', 'camera', 'brick', 'grass', 'page', 'moon', 'retina', 'clock')
+#: photographs of the held-out (val) split, disjoint from :data:`TRAIN_PHOTOS`: textured natural images only
+VAL_PHOTOS = ('chelsea', 'gravel', 'coffee', 'coins', 'text')
 
 _SPLITS = {'train': TRAIN_PHOTOS, 'val': VAL_PHOTOS}
 _PHOTO_CACHE: Dict[str, np.ndarray] = {}
@@ -84,15 +93,16 @@ def _affine(theta: float, zoom: float, src_c: Tuple[float, float], dst_c: np.nda
 
 
 def _smooth_track(rng: np.random.Generator, taus: np.ndarray, max_step: float, dim: int,
-                  accelerate: bool = True) -> np.ndarray:
-    """Quadratic trajectory ``v·τ + a·τ²/2`` (``(T, dim)``, zero at τ = 0) with every step ``|x(τ+1) − x(τ)|``
-    at most ``max_step`` (rescaled when the draw exceeds it). ``accelerate=False`` sets ``a = 0`` (a linear,
-    constant-velocity track) after drawing it, so the generator advances exactly as with acceleration."""
+                  accelerate: bool = True, min_speed: float = 0.0) -> np.ndarray:
+    """Quadratic trajectory ``v·τ + a·τ²/2`` (``(T, dim)``, zero at τ = 0) with ``|v|`` uniform in
+    ``[min_speed, max_step]`` and every step ``|x(τ+1) − x(τ)|`` at most ``max_step`` (rescaled when the draw exceeds
+    it). ``accelerate=False`` sets ``a = 0`` (a linear, constant-velocity track) after drawing it, so the generator
+    advances exactly as with acceleration (and ``min_speed=0`` draws exactly what older versions drew)."""
     if max_step <= 0 or len(taus) < 2:
         return np.zeros((len(taus), dim))
     direction = rng.normal(size=dim)
     direction /= max(np.linalg.norm(direction), 1e-12)
-    vel = direction * rng.uniform(0.0, max_step)
+    vel = direction * rng.uniform(min(min_speed, max_step), max_step)
     acc = rng.normal(size=dim) * (0.5 * max_step / max(1.0, (len(taus) - 1) / 2.0))
     if not accelerate:
         acc = acc * 0.0
@@ -195,7 +205,8 @@ def render_frame(scene: dict, t: int, size_hw: Tuple[int, int], pre: Optional[np
 
 def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int, gt_size: Tuple[int, int],
                 max_translation: float, max_rotation: float, max_zoom: float, num_objects: int,
-                photo_scale: Tuple[float, float] = (1.0, 2.5), motion: str = 'smooth') -> dict:
+                photo_scale: Tuple[float, float] = (1.0, 2.5), motion: str = 'smooth',
+                min_translation: float = 0.0) -> dict:
     """Render one layered clip with exact flows (all randomness from ``rng``).
 
     Args:
@@ -204,6 +215,7 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
         num_frames: T >= 1; the reference frame is ``T // 2``.
         gt_size: ``(H, W)`` of the frames.
         max_translation: max per-frame displacement of each layer's track (pixels).
+        min_translation: min initial per-frame speed of each layer's track (pixels, <= ``max_translation``).
         max_rotation: max per-frame rotation of each layer (degrees).
         max_zoom: max per-frame relative zoom change of each layer (0.05 = 5 %).
         num_objects: number of foreground objects (>= 0).
@@ -241,7 +253,7 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
 
     # --- background: camera maps frame → texture, p ↦ centre + d(τ) + z R(θ) (p − frame_c)
     acc = motion != 'constant_velocity'
-    shift = _smooth_track(rng, taus, max_translation, 2, acc)
+    shift = _smooth_track(rng, taus, max_translation, 2, acc, min_translation)
     theta = _smooth_track(rng, taus, max_rot, 1, acc)[:, 0]
     logz = _smooth_track(rng, taus, max_logz, 1, acc)[:, 0]
     cams = [_affine(theta[t], math.exp(logz[t]), frame_c, shift[t]) for t in range(T)]
@@ -269,7 +281,7 @@ def render_clip(rng: np.random.Generator, photos: Sequence[str], num_frames: int
         alpha = _alpha_matte(rng, (oh, ow), pad)
         tex = _cut_texture(rng, load_photo(names[1 + k]), alpha.shape, photo_scale)
         pos0 = np.array([rng.uniform(0.15, 0.85) * (W - 1), rng.uniform(0.15, 0.85) * (H - 1)])
-        track = pos0[None] + _smooth_track(rng, taus, max_translation, 2, acc)
+        track = pos0[None] + _smooth_track(rng, taus, max_translation, 2, acc, min_translation)
         phi0 = rng.uniform(-np.pi, np.pi)
         phi = phi0 + _smooth_track(rng, taus, max_rot, 1, acc)[:, 0]
         logs = rng.uniform(-0.2, 0.2) + _smooth_track(rng, taus, max_logz, 1, acc)[:, 0]
@@ -363,6 +375,9 @@ class SyntheticMotionDataset(BaseVideoDataset):
         split: ``'train'`` (:data:`TRAIN_PHOTOS`) or ``'val'`` (:data:`VAL_PHOTOS`, disjoint).
         seed: base seed.
         max_translation: max per-frame displacement of the camera and of each object, in GT pixels.
+        min_translation: min initial per-frame speed of the camera and of each object, in GT pixels
+            (``<= max_translation``; default 0). The speed is drawn uniformly in ``[min, max]``; accelerations
+            then change it along the clip.
         max_rotation: max per-frame rotation of the camera and of each object, in degrees.
         max_zoom: max per-frame relative zoom change (e.g. 0.02 = 2 %), in [0, 0.5].
         num_objects: number of foreground objects: int, or ``(min, max)`` inclusive, drawn per clip.
@@ -391,6 +406,7 @@ class SyntheticMotionDataset(BaseVideoDataset):
                  split: str = 'train',
                  seed: int = 0,
                  max_translation: float = 4.0,
+                 min_translation: float = 0.0,
                  max_rotation: float = 1.0,
                  max_zoom: float = 0.02,
                  num_objects: Union[int, Sequence[int]] = (1, 3),
@@ -436,6 +452,10 @@ class SyntheticMotionDataset(BaseVideoDataset):
         self.photos = _SPLITS[split]
         self.seed = int(seed)
         self.max_translation = _num_range(max_translation, 'max_translation')
+        self.min_translation = _num_range(min_translation, 'min_translation')
+        if self.min_translation > self.max_translation:
+            raise ValueError(f'{who}: min_translation ({min_translation!r}) must be <= max_translation '
+                             f'({max_translation!r})')
         self.max_rotation = _num_range(max_rotation, 'max_rotation')
         self.max_zoom = _num_range(max_zoom, 'max_zoom')
         if self.max_zoom > 0.5:
@@ -460,7 +480,8 @@ class SyntheticMotionDataset(BaseVideoDataset):
         rng = self.clip_rng(clip_index)
         n_obj = int(rng.integers(self.num_objects[0], self.num_objects[1] + 1))
         clip = render_clip(rng, self.photos, self.num_frames, self.gt_size, self.max_translation,
-                           self.max_rotation, self.max_zoom, n_obj, self.photo_scale, self.motion)
+                           self.max_rotation, self.max_zoom, n_obj, self.photo_scale, self.motion,
+                           self.min_translation)
         frames = clip.pop('frames')
         clip.pop('layers')
         clip.pop('mixed')

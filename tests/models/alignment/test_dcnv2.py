@@ -120,3 +120,49 @@ def test_forward_errors():
         block(ref, nbr, cond=ref)
     with pytest.raises(ValueError, match=r'must be \(B, C, H, W\)'):
         block(ref[0], nbr[0])
+
+
+def unmodulated_reference(nbr, offsets, weight, bias, k, groups):
+    """DCNv1 written independently: k² grid_sample warps per group at p + p_k + Δp_k (zeros outside), stacked
+    channel-major, then the k×k weight as a 1×1 conv over them."""
+    b, c, h, w = nbr.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=nbr.dtype), torch.arange(w, dtype=nbr.dtype), indexing='ij')
+    taps = [(i - k // 2, j - k // 2) for i in range(k) for j in range(k)]
+    cols = []
+    for g in range(groups):
+        part = nbr[:, g * c // groups:(g + 1) * c // groups]
+        per_tap = []
+        for n, (ty, tx) in enumerate(taps):
+            dy, dx = offsets[:, 2 * (g * k * k + n)], offsets[:, 2 * (g * k * k + n) + 1]
+            gx = 2 * (xs + tx + dx) / (w - 1) - 1
+            gy = 2 * (ys + ty + dy) / (h - 1) - 1
+            per_tap.append(F.grid_sample(part, torch.stack((gx, gy), -1), mode='bilinear', padding_mode='zeros',
+                                         align_corners=True))
+        cols.append(torch.stack(per_tap, 2))  # (B, C/G, k², H, W)
+    col = torch.cat(cols, 1).reshape(b, c * k * k, h, w)
+    return F.conv2d(col, weight.reshape(weight.shape[0], -1, 1, 1), bias)
+
+
+@pytest.mark.parametrize('k,G', [(1, 1), (1, 4), (3, 2)])
+def test_unmodulated_equals_the_dcnv1_reference(k, G):
+    ref, nbr = feats(C=8, H=7, W=9)
+    block = DCNv2Align(8, kernel_size=k, deform_groups=G, modulated=False, offset_kernel_size=3)
+    assert block.conv_offset.out_channels == 2 * G * k * k and block.conv_offset.kernel_size == (3, 3)
+    aligned, aux = block(ref, nbr)
+    assert 'masks' not in aux  # no modulation: a fresh block is the plain conv (not half of it)
+    torch.testing.assert_close(aligned, F.conv2d(nbr, block.weight, block.bias, padding=k // 2), atol=1e-5,
+                               rtol=1e-5)
+    with torch.no_grad():
+        block.conv_offset.weight.normal_(0, 0.3)
+        block.conv_offset.bias.normal_(0, 1.5)
+    aligned, aux = block(ref, nbr)
+    assert aux['offsets'].abs().max() > 2  # samples fall between pixels and outside the map
+    expected = unmodulated_reference(nbr, aux['offsets'], block.weight, block.bias, k, G)
+    torch.testing.assert_close(aligned, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_offset_kernel_size_default_and_errors():
+    assert DCNv2Align(8, kernel_size=1, deform_groups=1).conv_offset.kernel_size == (1, 1)  # mmcv's convention
+    assert DCNv2Align(8, kernel_size=1, deform_groups=1, offset_kernel_size=3).conv_offset.padding == (1, 1)
+    with pytest.raises(ValueError, match='offset_kernel_size must be a positive odd int'):
+        DCNv2Align(8, offset_kernel_size=2)

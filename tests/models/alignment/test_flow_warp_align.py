@@ -80,22 +80,53 @@ def test_gradients_reach_the_offset_conv():
 def test_image_level_warps_the_image_then_encodes():
     ref, nbr = feats(c=4)
     ref_img, nbr_img = feats(c=3, seed=1)
-    blk = FlowWarpAlign(4, level='image')
+    blk = FlowWarpAlign(4, level='image', own_encoder=True)
     out, aux = blk(ref, nbr, ref_img=ref_img, nbr_img=nbr_img)
     torch.testing.assert_close(aux['warped_img'], nbr_img)  # zero flow at start
-    torch.testing.assert_close(out, blk.encoder(nbr_img))
+    torch.testing.assert_close(out, blk.fusion(blk.encoder(nbr_img)))
     # a known flow (dy=-1, dx=2) and the arch's encoder passed as ctx
     with torch.no_grad():
         blk.conv_offset.bias.copy_(torch.tensor([-1.0, 2.0]))
     enc = torch.nn.Conv2d(3, 4, 1)
     out, aux = blk(ref, nbr, ref_img=ref_img, nbr_img=nbr_img, img_encoder=enc)
     torch.testing.assert_close(aux['warped_img'], shift(nbr_img, -1, 2), atol=1e-6, rtol=0)
-    torch.testing.assert_close(out, enc(shift(nbr_img, -1, 2)), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(out, blk.fusion(enc(shift(nbr_img, -1, 2))), atol=1e-6, rtol=1e-6)
     # flow predicted from images
     blk_i = FlowWarpAlign(4, level='image', flow_input='image')
     assert blk_i.conv_offset.in_channels == 6
-    out, _ = blk_i(ref, nbr, ref_img=ref_img, nbr_img=nbr_img)
+    out, _ = blk_i(ref, nbr, ref_img=ref_img, nbr_img=nbr_img, img_encoder=enc)
     assert out.shape == (2, 4, 7, 9)
+
+
+def test_image_level_has_the_feature_level_parameters_and_output_at_zero_flow():
+    """Without own_encoder the two levels have the same parameters; loaded with the same weights they give the same
+    output while the flow is zero (warp = identity, so encode∘warp = warp∘encode)."""
+    torch.manual_seed(0)
+    feat_blk, img_blk = FlowWarpAlign(4, num_head_convs=1), FlowWarpAlign(4, level='image', num_head_convs=1)
+    assert {k: v.shape for k, v in feat_blk.state_dict().items()} == \
+        {k: v.shape for k, v in img_blk.state_dict().items()}
+    img_blk.load_state_dict(feat_blk.state_dict())
+    enc = torch.nn.Conv2d(3, 4, 3, 1, 1)
+    ref_img, nbr_img = feats(c=3, seed=1)
+    ref, nbr = enc(ref_img), enc(nbr_img)
+    out_f, _ = feat_blk(ref, nbr)
+    out_i, _ = img_blk(ref, nbr, nbr_img=nbr_img, img_encoder=enc)
+    torch.testing.assert_close(out_i, out_f, atol=1e-6, rtol=1e-6)
+
+
+def test_image_level_with_a_larger_image_resizes_the_flow():
+    """Features at half the image size (a coarser pyramid level): the flow (dy, dx) = (1, -1) feature pixels warps
+    the image by (2, -2) image pixels; the encoder brings it back to the features' size."""
+    ref, nbr = feats(c=4, h=6, w=8)
+    nbr_img = torch.rand(2, 3, 12, 16)
+    blk = FlowWarpAlign(4, level='image')
+    with torch.no_grad():
+        blk.conv_offset.bias.copy_(torch.tensor([1.0, -1.0]))
+    enc = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.AvgPool2d(2))
+    out, aux = blk(ref, nbr, nbr_img=nbr_img, img_encoder=enc)
+    torch.testing.assert_close(aux['warped_img'], shift(nbr_img, 2, -2), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out, blk.fusion(enc(shift(nbr_img, 2, -2))), atol=1e-5, rtol=1e-5)
+    assert aux['offsets'].shape == (2, 2, 6, 8)
 
 
 def test_errors():
@@ -110,10 +141,13 @@ def test_errors():
         FlowWarpAlign(8, level='image')(ref, nbr)
     with pytest.raises(ValueError, match="needs ctx 'ref_img'"):
         FlowWarpAlign(8, level='image', flow_input='image')(ref, nbr, nbr_img=torch.rand(2, 3, 7, 9))
-    with pytest.raises(ValueError, match=r"ctx 'nbr_img' must be \(B, 3, H, W\)"):
-        FlowWarpAlign(8, level='image')(ref, nbr, nbr_img=torch.rand(2, 3, 14, 18))
+    with pytest.raises(ValueError, match=r"ctx 'nbr_img' must be \(B, 3, s\*H, s\*W\)"):
+        FlowWarpAlign(8, level='image')(ref, nbr, nbr_img=torch.rand(2, 3, 14, 19))
+    with pytest.raises(ValueError, match='needs ctx img_encoder'):
+        FlowWarpAlign(8, level='image')(ref, nbr, nbr_img=torch.rand(2, 3, 7, 9))
     with pytest.raises(ValueError, match=r'cond must be \(B, 16, H, W\)'):
         FlowWarpAlign(8)(ref, nbr, cond=torch.rand(2, 3, 7, 9))
     with pytest.raises(ValueError, match='img_encoder returned'):
         FlowWarpAlign(8, level='image')(ref, nbr, nbr_img=torch.rand(2, 3, 7, 9),
                                         img_encoder=torch.nn.Conv2d(3, 2, 1))
+    assert not hasattr(FlowWarpAlign(8, level='image'), 'encoder')

@@ -97,3 +97,30 @@ def test_pretrained_aligns_a_known_shift():
     err_aligned = (out - ref)[inner].abs().mean()
     err_raw = (nbr - ref)[inner].abs().mean()
     assert err_aligned < 0.2 * err_raw
+
+
+def test_image_warp_mode_warps_the_images_then_encodes():
+    """warp_level='image': each of the N flows warps the LR neighbour image (at the image's resolution), the net's
+    encoder encodes every warped image, the 1×1 fusion mixes them (flow-major)."""
+    from vidtoolbox.ops import flow_warp
+    torch.manual_seed(0)
+    ref, nbr = feats(c=4)
+    ref_img, nbr_img = feats(c=3, h=16, w=24, seed=1)  # images at 2× the features' resolution
+    blk = MultiSPyNetAlign(4, num_flows=2, zero_init_flow=False, warp_level='image')
+    assert blk.caps.warp_level == 'image' and blk.caps.needs_images
+    assert MultiSPyNetAlign.capabilities(dict(warp_level='image')).warp_level == 'image'
+    assert MultiSPyNetAlign.capabilities({}).warp_level == 'feature'
+    enc = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, 1, 1), torch.nn.AvgPool2d(2))
+    out, aux = blk(ref, nbr, ref_img=ref_img, nbr_img=nbr_img, img_encoder=enc)
+    flows_img = [net(ref_img, nbr_img) for net in blk.spynets]  # (B, 2, 16, 24) each, image pixels
+    assert max(float(f.detach().abs().max()) for f in flows_img) > 0.01
+    warped = [flow_warp(nbr_img, f) for f in flows_img]
+    for n in range(2):
+        torch.testing.assert_close(aux['warped_img'][:, n], warped[n], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(aux['flows'][:, n], resize_flow(flows_img[n], (8, 12)), atol=1e-5, rtol=1e-5)
+    expected = blk.fusion(torch.cat([enc(w) for w in warped], 1))
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match='needs ctx img_encoder'):
+        blk(ref, nbr, ref_img=ref_img, nbr_img=nbr_img)
+    with pytest.raises(ValueError, match='warp_level must be one of'):
+        MultiSPyNetAlign(4, warp_level='pixel')

@@ -45,7 +45,7 @@ def test_image_level_block_uses_the_nets_extractor_on_the_warped_frame():
     net.align.register_forward_hook(lambda m, i, o: captured.append(o[0]))
     net(x)
     flow = torch.tensor([-2.0, 1.0]).view(1, 2, 1, 1).expand(1, 2, 8, 12)  # (dx, dy)
-    expected = net.extractor(flow_warp(x[:, 0], flow))
+    expected = net.align.fusion(net.extractor(flow_warp(x[:, 0], flow)))  # the block's 1×1 conv after encoding
     torch.testing.assert_close(captured[0], expected, atol=1e-6, rtol=1e-6)
 
 

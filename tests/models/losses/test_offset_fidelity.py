@@ -178,3 +178,25 @@ def test_errors():
         offset_fidelity(torch.zeros(2, 2, 4, 4), torch.zeros(1, 2, 4, 4))
     with pytest.raises(ValueError, match='flow must be'):
         offset_fidelity(torch.zeros(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
+
+
+def test_literal_eq5_sum_normalisation_by_hand():
+    """normalization='sum': eq. 5 literally, L_n = Σ_ij H(|x − y| − t)·|x − y| summed over both components,
+    checked on numbers worked out by hand; λ_sum = λ_mean / (2·h·w) maps the two forms for one record."""
+    flow = torch.zeros(1, 2, 2, 2)
+    flow[0, 0] = 1.0  # dx = 1 everywhere, dy = 0
+    offsets = torch.zeros(1, 2, 2, 2)  # one offset field, (dy, dx)
+    offsets[0, 0] = torch.tensor([[12.0, 0.0], [-15.0, 3.0]])  # dy: |d| = 12, 0, 15, 3
+    offsets[0, 1] = torch.tensor([[1.0, 13.0], [1.0, -20.0]])  # dx: |d| = 0, 12, 0, 21
+    t = 10.0
+    # above t: 12 + 15 (dy) + 12 + 21 (dx) = 60; the mean form divides by 2·h·w = 8
+    assert offset_fidelity(offsets, flow, t, normalization='sum').item() == pytest.approx(60.0)
+    assert offset_fidelity(offsets, flow, t, normalization='mean').item() == pytest.approx(60.0 / 8)
+    rec = dict(offsets=offsets, nbr_index=0, ref_index=2, stride=1)
+    ctx = make_ctx(4 * flow.repeat_interleave(4, -1).repeat_interleave(4, -2))  # GT ×4; resized to 2×2, values / 4
+    summed = OffsetFidelityLoss(loss_weight=0.5, threshold=t, normalization='sum', flow=dict(type='GTFlow'))
+    meaned = OffsetFidelityLoss(loss_weight=0.5 * 8, threshold=t, flow=dict(type='GTFlow'))
+    assert summed(alignments=[rec], ctx=ctx).item() == pytest.approx(30.0)
+    assert meaned(alignments=[rec], ctx=ctx).item() == pytest.approx(30.0)
+    with pytest.raises(ValueError, match='normalization must be one of'):
+        OffsetFidelityLoss(normalization='pixels')

@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from vidtoolbox.registry import MODELS
-from .base import alignment_record, fill_alignment_cfg
+from .base import alignment_caps, alignment_record, fill_alignment_cfg
 
 __all__ = ['PCDAlignment']
 
@@ -27,20 +27,25 @@ class PCDAlignment(nn.Module):
     offset convs of a 5-frame clip. ``share_reference=False`` convolves the concatenation (kept for the comparison in
     ``benchmarks/bench_train_step.py``).
 
+    The level blocks may warp features or, declaring ``warp_level='image'``, images (ctx ``nbr_img`` and
+    ``img_encoder`` per level, given by the network — see :class:`~vidtoolbox.models.archs.EDVRNet`). The cascade
+    refines the fused level-1 *features*, which have no image counterpart, so its block must warp features.
+
     Args:
         mid_channels: feature channels C.
-        align_cfg: config of the alignment block, e.g. ``dict(type='DCNv2Align', deform_groups=8)``;
+        align_cfg: config of the alignment block of every level, e.g. ``dict(type='DCNv2Align', deform_groups=8)``;
             ``in_channels``/``out_channels``/``cond_channels`` are filled in (C, C, C).
         num_levels: pyramid levels (EDVR: 3).
         share_reference: see above (speed only).
+        cascade_cfg: config of the cascading block (default ``align_cfg``); must declare ``warp_level='feature'``.
 
     Forward:
         nbr_feats / ref_feats: lists of ``num_levels`` tensors, level l is ``(B, C, H/2^l, W/2^l)``.
         ref_terms: optional, :meth:`reference_terms` of ``ref_feats`` (computed here when omitted).
         ctx: passed to every block; lists are sliced per level (index 0 = level 1): ``ref_img``/``nbr_img``
-            images and ``flow`` (``flow(ref, nbr)`` ``(B, 2, H/2^l, W/2^l)`` per level, for blocks that declare
-            ``needs_flow``). The cascading block gets level 1's, with ``nbr_img = ref_img`` and a zero ``flow`` (its
-            input is already aligned).
+            images, ``img_encoder`` and ``flow`` (``flow(ref, nbr)`` ``(B, 2, H/2^l, W/2^l)`` per level, for blocks
+            that declare ``needs_flow``). The cascading block gets level 1's, with ``nbr_img = ref_img`` and a zero
+            ``flow`` (its input is already aligned).
 
     Returns:
         aligned ``(B, C, H, W)`` and one alignment record per block call
@@ -50,11 +55,16 @@ class PCDAlignment(nn.Module):
     """
 
     def __init__(self, mid_channels: int = 64, align_cfg: dict = None, num_levels: int = 3,
-                 share_reference: bool = True):
+                 share_reference: bool = True, cascade_cfg: dict = None):
         super().__init__()
         if num_levels < 1:
             raise ValueError(f'PCDAlignment: num_levels must be >= 1, got {num_levels}')
         align_cfg = dict(align_cfg or dict(type='DCNv2Align', deform_groups=8))
+        cascade_cfg = dict(cascade_cfg or align_cfg)
+        if alignment_caps(cascade_cfg).warp_level != 'feature':
+            raise ValueError(f'PCDAlignment: the cascading block refines already aligned features and must warp '
+                             f'features; {cascade_cfg.get("type")!r} declares warp_level='
+                             f'{alignment_caps(cascade_cfg).warp_level!r} (give a feature-level cascade_cfg)')
         self.num_levels = num_levels
         self.mid_channels = mid_channels
         self.share_reference = bool(share_reference)
@@ -76,7 +86,7 @@ class PCDAlignment(nn.Module):
             self.blocks[lvl] = self._build_block(align_cfg, C)
         self.cas_offset_conv1 = nn.Conv2d(2 * C, C, 3, 1, 1)
         self.cas_offset_conv2 = nn.Conv2d(C, C, 3, 1, 1)
-        self.cas_block = self._build_block(align_cfg, C)
+        self.cas_block = self._build_block(cascade_cfg, C)
         self.lrelu = nn.LeakyReLU(0.1, inplace=True)
 
     @staticmethod

@@ -70,18 +70,23 @@ class ResidualUpsamplerMixin:
     ``conv_last`` and ``lrelu`` to the module; ``upsample_residual(feat, ref_lr)`` maps ``(B, C, h, w)`` features to
     ``(B, out_channels, h·scale, w·scale)`` and adds the upsampled reference frame ``ref_lr`` ``(B, 3, h, w)``
     (``base_mode``: ``'bicubic'`` for EDVR/TDAN/FlowSR, ``'bilinear'`` for BasicVSR; ``align_corners=False``).
+    ``hr_channels`` (default 64, the published networks' value) is the width of the tail at the output resolution
+    (the last pixel-shuffle stage, ``conv_hr``); at ×4 it costs as much as a narrow network's whole LR part.
     """
 
-    def build_upsampler(self, channels: int, out_channels: int, scale: int, base_mode: str = 'bicubic') -> None:
+    def build_upsampler(self, channels: int, out_channels: int, scale: int, base_mode: str = 'bicubic',
+                        hr_channels: int = 64) -> None:
         if base_mode not in ('bicubic', 'bilinear'):
             raise ValueError(f"{type(self).__name__}: base_mode must be 'bicubic' or 'bilinear', got {base_mode!r}")
+        if isinstance(hr_channels, bool) or not isinstance(hr_channels, int) or hr_channels < 1:
+            raise ValueError(f'{type(self).__name__}: hr_channels must be a positive int, got {hr_channels!r}')
         ups = {1: [], 2: [PixelShufflePack(channels, channels, 2)],
-               4: [PixelShufflePack(channels, channels, 2), PixelShufflePack(channels, 64, 2)]}
+               4: [PixelShufflePack(channels, channels, 2), PixelShufflePack(channels, hr_channels, 2)]}
         self.scale = scale
         self.base_mode = base_mode
         self.upsample = nn.ModuleList(ups[scale])
-        self.conv_hr = nn.Conv2d(64 if scale == 4 else channels, 64, 3, 1, 1)
-        self.conv_last = nn.Conv2d(64, out_channels, 3, 1, 1)
+        self.conv_hr = nn.Conv2d(hr_channels if scale == 4 else channels, hr_channels, 3, 1, 1)
+        self.conv_last = nn.Conv2d(hr_channels, out_channels, 3, 1, 1)
         self.lrelu = nn.LeakyReLU(0.1, inplace=True)
 
     def upsample_residual(self, feat, ref_lr):

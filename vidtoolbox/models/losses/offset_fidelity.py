@@ -8,20 +8,27 @@ where ``x_n`` is the n-th learned offset field of a deformable alignment, ``y`` 
 reference and the neighbour frame, ``H`` the Heaviside step and ``t`` a threshold: offsets may deviate freely from
 the flow by up to ``t`` pixels (offset diversity) and are pulled back towards it beyond.
 
-Normalisation (follows the public loss-only reference of the paper; its λ = 1.0, t = 10.0 are the defaults
-here — the paper's own values are not published). For one alignment record with offsets
-``(B, G·N·2, h, w)`` and flow ``y`` resized to ``(h, w)``:
+Normalisation (``normalization='mean'``, the default, follows the public loss-only reference of the paper; its
+λ = 1.0, t = 10.0 are the defaults here — the paper's own values are not published). For one alignment record
+with offsets ``(B, G·N·2, h, w)`` and flow ``y`` resized to ``(h, w)``:
 
 * the offsets are viewed as ``(B, G·N, 2, h, w)`` in ``(dy, dx)`` order (the layout of
   :func:`vidtoolbox.ops.deform_conv2d` and of every alignment block's ``aux['offsets']``); the flow ``(dx, dy)`` is
   flipped to ``(dy, dx)`` and repeated over the G·N offsets;
 * ``d = |x − y|`` element-wise (per component), masked by ``d > t`` (strict: ``d == t`` costs nothing);
-* each of the ``B·G·N`` offset fields gets the **mean over its (2, h, w) elements** of the masked ``d``;
+* each of the ``B·G·N`` offset fields gets the **mean over its (2, h, w) elements** of the masked ``d``
+  (``normalization='mean'``) or, literally as eq. 5 writes ``L_n = Σ_ij …``, their **sum**
+  (``normalization='sum'``);
 * these are **summed** over offsets and groups and (``batch_reduction='sum'``, the reference behaviour, which views
   the offsets as ``(−1, 2, h, w)`` with the batch folded in) over the batch — or averaged over the batch with
   ``batch_reduction='mean'``;
 * the loss sums this over every alignment record the arch reports (every PCD level and every neighbour,
   including the reference frame aligned to itself, where the flow is zero), times λ.
+
+How λ maps between the two: a record's ``'sum'`` term is exactly ``2·h·w`` times its ``'mean'`` term, so
+``λ_sum = λ_mean / (2·h·w)`` gives the same loss for offsets of size ``(h, w)``. Across the PCD levels (``h, w``
+halved per level) no single λ maps: relative to ``'mean'``, ``'sum'`` weighs level l by ``4^−(l−1)`` and grows
+with the patch size (e.g. LR patches 64×64: ``2·h·w`` = 8192 at level 1, 2048 at level 2, 512 at level 3).
 
 Records flagged ``residual=True`` (EDVR's cascading block, whose input is already aligned so its offsets are
 corrections, not ≈ flow) are skipped by default; with ``include_residual=True`` they are compared with a zero flow
@@ -46,6 +53,7 @@ from .base import BaseLoss
 __all__ = ['OffsetFidelityLoss', 'offset_fidelity', 'flow_to_offset_order']
 
 _BATCH_REDUCTIONS = ('sum', 'mean')
+_NORMALIZATIONS = ('mean', 'sum')
 
 
 def flow_to_offset_order(flow: torch.Tensor, num_offsets: int) -> torch.Tensor:
@@ -57,7 +65,7 @@ def flow_to_offset_order(flow: torch.Tensor, num_offsets: int) -> torch.Tensor:
 
 
 def offset_fidelity(offsets: torch.Tensor, flow: torch.Tensor, threshold: float = 10.0,
-                    batch_reduction: str = 'sum') -> torch.Tensor:
+                    batch_reduction: str = 'sum', normalization: str = 'mean') -> torch.Tensor:
     """Offset-fidelity term of one offset tensor (without λ); see the module docstring for the normalisation.
 
     Args:
@@ -66,9 +74,11 @@ def offset_fidelity(offsets: torch.Tensor, flow: torch.Tensor, threshold: float 
             or ``None`` for a zero flow.
         threshold: t, in pixels.
         batch_reduction: ``'sum'`` (reference) | ``'mean'`` over the batch.
+        normalization: ``'mean'`` (reference) | ``'sum'`` (eq. 5 literally) over each offset field's ``(2, h, w)``
+            elements.
 
     Returns:
-        scalar: ``reduce_b Σ_k mean_{c,i,j} H(d − t)·d`` with ``d = |offsets − flow|``.
+        scalar: ``reduce_b Σ_k mean_{c,i,j} H(d − t)·d`` (``'sum'``: ``Σ_{c,i,j}``) with ``d = |offsets − flow|``.
     """
     if not isinstance(offsets, torch.Tensor) or offsets.dim() != 4 or offsets.shape[1] % 2:
         shape = tuple(offsets.shape) if isinstance(offsets, torch.Tensor) else type(offsets).__name__
@@ -76,6 +86,8 @@ def offset_fidelity(offsets: torch.Tensor, flow: torch.Tensor, threshold: float 
     if batch_reduction not in _BATCH_REDUCTIONS:
         raise ValueError(f'offset_fidelity: batch_reduction must be one of {_BATCH_REDUCTIONS}, '
                          f'got {batch_reduction!r}')
+    if normalization not in _NORMALIZATIONS:
+        raise ValueError(f'offset_fidelity: normalization must be one of {_NORMALIZATIONS}, got {normalization!r}')
     b, c, h, w = offsets.shape
     if flow is None:
         diff = offsets.abs()
@@ -88,7 +100,8 @@ def offset_fidelity(offsets: torch.Tensor, flow: torch.Tensor, threshold: float 
                              f'{tuple(offsets.shape)} in batch or size')
         diff = (offsets - flow_to_offset_order(flow.to(offsets.dtype), c // 2)).abs()
     masked = diff * (diff > threshold).to(diff.dtype)
-    per_offset = masked.view(b, c // 2, 2 * h * w).mean(-1)  # (B, G·N)
+    per_offset = masked.reshape(b, c // 2, 2 * h * w)
+    per_offset = per_offset.mean(-1) if normalization == 'mean' else per_offset.sum(-1)  # (B, G·N)
     per_sample = per_offset.sum(1)
     return per_sample.sum() if batch_reduction == 'sum' else per_sample.mean()
 
@@ -118,6 +131,9 @@ class OffsetFidelityLoss(BaseLoss):
             :class:`~vidtoolbox.models.flow.BaseFlowSource`.
         include_residual: compare records marked ``residual=True`` with a zero flow (default: skip them).
         batch_reduction: ``'sum'`` (default, the reference's normalisation) | ``'mean'`` (batch-size independent).
+        normalization: ``'mean'`` (default, the reference: mean over each offset field's ``2·h·w`` elements) |
+            ``'sum'`` (eq. 5 literally: their sum; ``λ_sum = λ_mean / (2·h·w)`` at offset size ``(h, w)``, see the
+            module docstring).
         loss_name: log name (default ``'loss_ofl'``).
         inputs: context-key remapping; the loss reads ``alignments`` (list of records, see
             :mod:`vidtoolbox.models.archs.edvr`), and the flow source reads what it needs from the whole context
@@ -139,13 +155,16 @@ class OffsetFidelityLoss(BaseLoss):
 
     def __init__(self, loss_weight: float = 1.0, threshold: float = 10.0, flow=None,
                  include_residual: bool = False, batch_reduction: str = 'sum', loss_name: str = None,
-                 inputs: dict = None):
+                 inputs: dict = None, normalization: str = 'mean'):
         super().__init__(loss_weight, loss_name, inputs)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold < 0:
             raise ValueError(f'OffsetFidelityLoss: threshold must be a number >= 0 (pixels), got {threshold!r}')
         if batch_reduction not in _BATCH_REDUCTIONS:
             raise ValueError(f'OffsetFidelityLoss: batch_reduction must be one of {_BATCH_REDUCTIONS}, '
                              f'got {batch_reduction!r}')
+        if normalization not in _NORMALIZATIONS:
+            raise ValueError(f'OffsetFidelityLoss: normalization must be one of {_NORMALIZATIONS}, '
+                             f'got {normalization!r}')
         flow = dict(type='GTFlow') if flow is None else flow
         source = MODELS.build(flow) if isinstance(flow, dict) else flow
         if not isinstance(source, BaseFlowSource):
@@ -155,6 +174,7 @@ class OffsetFidelityLoss(BaseLoss):
         self.flow_source = source
         self.include_residual = bool(include_residual)
         self.batch_reduction = batch_reduction
+        self.normalization = normalization
 
     def __call__(self, *args, **kwargs):
         if len(args) == 1 and not kwargs and isinstance(args[0], dict):
@@ -184,7 +204,7 @@ class OffsetFidelityLoss(BaseLoss):
             if rec.get('residual', False):
                 if not self.include_residual:
                     continue
-                term = offset_fidelity(offsets, None, self.threshold, self.batch_reduction)
+                term = offset_fidelity(offsets, None, self.threshold, self.batch_reduction, self.normalization)
             else:
                 for k in ('ref_index', 'nbr_index'):
                     if k not in rec:
@@ -203,7 +223,7 @@ class OffsetFidelityLoss(BaseLoss):
                             native[(ref, nbr)] = f.detach().to(device=offsets.device, dtype=offsets.dtype)
                         resized[key] = resize_flow(native[(ref, nbr)], (h, w))
                     flow = resized[key]
-                term = offset_fidelity(offsets, flow, self.threshold, self.batch_reduction)
+                term = offset_fidelity(offsets, flow, self.threshold, self.batch_reduction, self.normalization)
             total = term if total is None else total + term
         if total is None:  # only residual records, all skipped
             total = sum(r['offsets'].sum() * 0.0 for r in alignments)
@@ -211,4 +231,5 @@ class OffsetFidelityLoss(BaseLoss):
 
     def extra_repr(self) -> str:
         return (f'loss_weight={self.loss_weight}, threshold={self.threshold}, include_residual='
-                f'{self.include_residual}, batch_reduction={self.batch_reduction!r}')
+                f'{self.include_residual}, batch_reduction={self.batch_reduction!r}, '
+                f'normalization={self.normalization!r}')

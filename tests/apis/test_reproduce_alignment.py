@@ -1,0 +1,104 @@
+"""The alignment claims of tools/reproduce.py (tab1, fig9, fig5, tab4, ofl): registry, shared runs, analysis, --quick."""
+import json
+import math
+import os.path as osp
+
+import numpy as np
+import pytest
+
+from vidtoolbox.apis.reproduce import CLAIMS, ClaimContext, get_claim
+from vidtoolbox.apis.reproduce.align_common import (QUICK_OPTIONS, claim_seeds, fmt, pearson, run_dir, run_options,
+                                                    seed_noise)
+
+ALIGNMENT_CLAIMS = ('tab1', 'fig9', 'fig5', 'tab4', 'ofl')
+
+
+def test_claims_are_registered_and_import():
+    for name in ALIGNMENT_CLAIMS:
+        assert name in CLAIMS and 'Deformable Alignment' in CLAIMS[name][1]
+        assert callable(get_claim(name))
+
+
+def test_runs_are_shared_by_identical_settings_only(tmp_path):
+    ctx = ClaimContext(work_dir=str(tmp_path / 'tab1'))
+    other = ClaimContext(work_dir=str(tmp_path / 'fig5'))
+    cfg = 'configs/experiments/edvr_dcn_g1k1.py'
+    a = run_dir(ctx, cfg, 0, run_options(ctx))
+    assert a == run_dir(other, cfg, 0, run_options(other))  # another claim, same run
+    assert osp.dirname(a) == str(tmp_path / 'runs') and osp.basename(a).startswith('edvr_dcn_g1k1_s0_')
+    assert a != run_dir(ctx, cfg, 1, run_options(ctx))  # seed
+    assert a != run_dir(ctx, cfg, 0, run_options(ctx, {'optim_wrapper.optimizer.lr': 2e-3}))  # options
+    quick = ClaimContext(quick=True, work_dir=str(tmp_path / 'tab1_quick'))
+    assert osp.dirname(run_dir(quick, cfg, 0, run_options(quick))) == str(tmp_path / 'runs_quick')
+    assert run_options(quick)['model.generator.mid_channels'] == QUICK_OPTIONS['model.generator.mid_channels']
+    assert claim_seeds(quick) == [0] and quick.seeds == (0,)
+    assert claim_seeds(ClaimContext(seeds=(3, 4))) == [3, 4]
+
+
+def test_statistics_helpers_known_values():
+    assert pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+    assert pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(pearson([1, 1], [2, 3]))
+    # two groups of two seeds: deviations ±1 and ±2 → pooled variance (2 + 8) / 2 = 5
+    assert seed_noise([[1.0, 3.0], [10.0, 14.0]]) == pytest.approx(math.sqrt(5.0))
+    assert math.isnan(seed_noise([[1.0]]))
+    assert fmt([1.0, 3.0]) == f'2.000 ± {math.sqrt(2):.3f}' and fmt([2.5]) == '2.500'
+
+
+@pytest.fixture(scope='module')
+def quick_root(tmp_path_factory):
+    return tmp_path_factory.mktemp('reproduce_quick')
+
+
+def run_quick(helpers, root, name):
+    wd = str(root / name)
+    r = helpers.run(['tools/reproduce.py', name, '--quick', '--work-dir', wd])
+    assert r.returncode == 0, r.stderr[-3000:]
+    res = osp.join(wd, 'results')
+    with open(osp.join(res, f'{name}.json')) as f:
+        data = json.load(f)
+    with open(osp.join(res, f'{name}.md')) as f:
+        md = f.read()
+    assert osp.getsize(osp.join(res, f'{name}.png')) > 1000
+    assert data['quick'] and data['seeds'] == [0] and 'seeds 0;' in r.stdout
+    assert '## Measured here' in md and 'Quick (smoke) run' in md
+    return wd, data, md, r.stdout
+
+
+def test_quick_fig5_end_to_end_and_analysis_matches_the_metric(helpers, quick_root):
+    """fig5 --quick: trains the tiny G = N = 1 run, writes the page; the analysis's PSNR is the runner's val PSNR
+    (same definition), the within-1-px shares are fractions and the page shows them."""
+    wd, data, md, out = run_quick(helpers, quick_root, 'fig5')
+    runs = sorted((quick_root / 'runs_quick').iterdir())
+    assert [p.name[:15] for p in runs] == ['edvr_dcn_g1k1_s']
+    with open(runs[0] / 'reproduce_run.json') as f:
+        run = json.load(f)
+    with open(runs[0] / 'analysis.json') as f:
+        ana = json.load(f)
+    assert ana['psnr'] == pytest.approx(run['metrics']['PSNR'], abs=1e-9)
+    assert ana['num_clips'] == QUICK_OPTIONS['val_dataloader.dataset.num_clips']
+    for lvl in ('pcd.l1', 'pcd.l2', 'pcd.l3'):
+        w = data['data'][lvl]['within_1px'][0]
+        assert 0.0 <= w <= 1.0 and f'{100 * w:.1f} %' in md
+    assert 'within_1px' not in ana['levels']['pcd.cascade']  # corrections: no flow comparison
+    assert 0.0 <= ana['zero_within_1px'] <= 1.0
+    assert data['data']['psnr'] == [run['metrics']['PSNR']]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', ['tab1', 'fig9', 'tab4', 'ofl'])
+def test_quick_claims_end_to_end(helpers, quick_root, name):
+    """Each claim's --quick run writes its page and data; the table shows the numbers of the data."""
+    wd, data, md, out = run_quick(helpers, quick_root, name)
+    d = data['data']
+    if name == 'tab1':
+        assert set(d) >= {'G1k1', 'G1k3'} and f'{d["G1k1"]["dcn"][0]:.3f}' in md
+        assert d['G1k1']['diff'] == pytest.approx(d['G1k1']['decomposition'][0] - d['G1k1']['dcn'][0])
+    elif name == 'fig9':
+        assert set(d) >= {'1', '3'} and d['1']['diversity_total'] == [0.0]  # one offset: no diversity
+        assert d['3']['diversity_total'][0] > 0.5  # the 3 base positions differ by ~1 px
+    elif name == 'tab4':
+        assert f'{d["feature"]["psnr"][0]:.3f}' in md and f'{d["image"]["psnr"][0]:.3f}' in md
+    else:
+        assert d['overflow_counts'] == {'without': 0, 'with': 0}  # 2 iterations cannot overflow
+        assert np.isfinite(d['lr0.004_with']['psnr'][0])

@@ -1,0 +1,111 @@
+"""Claim ``fig5`` — paper Fig. 5: with G = N = 1 the learned offsets are close to optical flow.
+
+Uses Tab. 1's ``configs/experiments/edvr_dcn_g1k1.py`` runs (a DCN with one group and a 1×1 kernel, unmodulated: one
+offset per pixel, the flow-warp case of the decomposition) and compares its offsets at every PCD level with the
+ground-truth flow of the val clips (resized to the level: the mean over each pixel's footprint, in the level's
+pixels): the share of offsets closer than 1 px to the flow, beside the share a zero offset would reach (pixels that
+barely move). The picture shows one val clip: frames, ground-truth flow, learned offsets (same colour scale), and
+where they agree within 1 px.
+"""
+import numpy as np
+
+from .align_common import claim_seeds, fmt, load_run, run_config, run_options, setting_text
+from .common import ClaimContext, ClaimResult, markdown_table, save_figure
+
+CONFIG = 'configs/experiments/edvr_dcn_g1k1.py'
+LEVELS = ('pcd.l1', 'pcd.l2', 'pcd.l3')
+
+
+def run(ctx: ClaimContext) -> ClaimResult:
+    seeds = claim_seeds(ctx)
+    runs = {s: run_config(ctx, CONFIG, s) for s in seeds}
+
+    def level(name, key):
+        return [runs[s]['analysis']['levels'][name][key] for s in seeds]
+
+    zero = [runs[s]['analysis']['zero_within_1px'] for s in seeds]
+    rows, data = [], {}
+    for name in LEVELS:
+        w = level(name, 'within_1px')
+        rows.append([name, f'{100 * np.mean(w):.1f} %' + (f' ± {100 * np.std(w, ddof=1):.1f}' if len(w) > 1 else ''),
+                     fmt(level(name, 'mean'), 2)])
+        data[name] = dict(within_1px=w, offset_mean=level(name, 'mean'))
+    data['zero_offset_within_1px'] = zero
+    data['psnr'] = [runs[s]['metrics']['PSNR'] for s in seeds]
+    data['psnr_centre'] = [runs[s]['analysis']['psnr_centre'] for s in seeds]
+    table = markdown_table(['level', 'offsets within 1 px of the flow', 'mean |offset| (px of the level)'], rows)
+    table += (f'\n\nBaseline — a zero offset (no alignment) is within 1 px of the LR flow at '
+              f'{100 * np.mean(zero):.1f} % of the pixels (the clips move 2–6 LR px per frame). PSNR '
+              f'{fmt(data["psnr"])} dB; with every input frame replaced by the reference frame '
+              f'{fmt(data["psnr_centre"])} dB.')
+    w1 = float(np.mean(level('pcd.l1', 'within_1px')))
+    best = max(float(np.mean(level(n, 'within_1px'))) for n in LEVELS)
+    if ctx.quick:
+        verdict = 'Quick run: machinery only.'
+    elif w1 > 0.8:
+        verdict = (f'Reproduced: {100 * w1:.1f} % of the finest level\'s offsets lie within 1 px of the ground-truth '
+                   f'flow (paper: more than 80 %, against PWC-Net flow), far above the {100 * np.mean(zero):.1f} % of '
+                   'a zero offset: with one offset per pixel the DCN learns optical flow.')
+    else:
+        verdict = (f'Not reproduced at this scale: {100 * w1:.1f} % of the finest level\'s offsets (best level: '
+                   f'{100 * best:.1f} %) lie within 1 px of the ground-truth flow (paper: > 80 %, against PWC-Net '
+                   f'flow), vs {100 * np.mean(zero):.1f} % for a zero offset. ')
+        verdict += ('The offsets move towards the flow (above the zero-offset baseline) but 300 iterations of a '
+                    '16-channel EDVR do not learn it to 1 px; the paper trains EDVR-M for 600k iterations on REDS. '
+                    if w1 > np.mean(zero) else
+                    'The offsets did not learn the motion here (not above the zero-offset baseline): 300 iterations '
+                    'of a 16-channel EDVR are far from the paper\'s 600k iterations of EDVR-M on REDS. ')
+    verdict += ('Differences to the paper\'s measurement: the flow here is exact (not PWC-Net), occluded pixels '
+                'and all four neighbours (±1 and ±2 frames) are counted, and the LR flow of a pixel is the mean of '
+                'the GT flow over its 4×4 footprint.')
+    pic = _picture(ctx, runs[seeds[0]])
+
+    def figure(path):
+        save_figure(pic, path)
+
+    return ClaimResult(
+        title='Fig. 5: G = N = 1 deformable offsets vs optical flow',
+        paper=('EDVR-M with a single group and a 1×1 kernel (G = N = 1): more than 80 % of the learned offsets '
+               'are within 1 px of the optical flow (PWC-Net) — the DCN learns flow.'),
+        table=table, verdict=verdict, figure=figure, data=data,
+        setting=setting_text(ctx, seeds, 'edvr_dcn_g1k1.py',
+                             'DCN with G = 1, k = 1 (one offset per pixel), unmodulated — Tab. 1\'s runs. '))
+
+
+def _picture(ctx, run):
+    """A matplotlib Figure: reference / neighbour LR frames, GT flow, learned pcd.l1 offsets, |offset − flow| < 1."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import torch
+    import torch.nn.functional as F
+    from matplotlib.figure import Figure
+
+    from vidtoolbox.visualization.flow_vis import flow_to_color
+    model, ds = load_run(CONFIG, run['work_dir'], run_options(ctx), ctx.device)
+    sample = ds[0]
+    lq = sample['inputs'][None].to(ctx.device)
+    t, ci = 0, lq.shape[1] // 2  # the outer neighbour: the largest motion
+    with torch.no_grad():
+        _, aux = model.generator(lq)
+    rec = [r for r in aux['alignments'] if r['name'] == 'pcd.l1' and r['nbr_index'] == t][0]
+    off = rec['offsets'][0].cpu()  # (2, h, w) (dy, dx)
+    learned = off.flip(0)  # (dx, dy)
+    gt = sample['data_samples']['ref_flows'][t]  # (2, H, W) GT pixels
+    scale = gt.shape[-1] // lq.shape[-1]
+    flow = F.avg_pool2d(gt[None], scale)[0] / scale
+    rad = float(flow.norm(dim=0).max()) or 1.0
+    close = (learned - flow).norm(dim=0) < 1.0
+    to_img = (lambda x: x.permute(1, 2, 0).clamp(0, 1).cpu().numpy())
+    fig = Figure(figsize=(12, 3.2))
+    panels = [(to_img(lq[0, ci]), 'reference LR frame'), (to_img(lq[0, t]), f'neighbour (frame {t})'),
+              (flow_to_color(flow.permute(1, 2, 0).numpy(), max_rad=rad), 'ground-truth flow(ref, nbr)'),
+              (flow_to_color(learned.permute(1, 2, 0).numpy(), max_rad=rad), 'learned offset (pcd.l1, G=N=1)'),
+              (close.numpy().astype(np.float32), f'within 1 px: {100 * float(close.float().mean()):.0f} %')]
+    for j, (img, title) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), j + 1)
+        ax.imshow(img, cmap='gray' if img.ndim == 2 else None, vmin=0, vmax=1, interpolation='nearest')
+        ax.set_title(title, fontsize=9)
+        ax.axis('off')
+    fig.suptitle(f'val clip 0, LR pixels; flow colours share one scale (max {rad:.1f} px)', fontsize=10)
+    fig.tight_layout()
+    return fig
