@@ -29,10 +29,8 @@ neighbour frames contribute after the alignment; bicubic and the demo's training
 ``demo_result.json``.
 """
 import argparse
-import glob
 import json
 import os.path as osp
-import re
 import sys
 from collections import OrderedDict
 
@@ -50,16 +48,12 @@ def parse_args(argv=None):
 
 
 def last_checkpoint(work_dir):
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            path = f.read().strip()
-        if osp.isfile(path):
-            return path
-    ckpts = glob.glob(osp.join(work_dir, 'iter_*.pth'))
-    if not ckpts:
+    """The newest loadable checkpoint of a finished run's work dir (what ``--resume`` would take)."""
+    from vidtoolbox.engine.runner import find_resumable_checkpoint
+    path, _ = find_resumable_checkpoint(work_dir)
+    if path is None:
         raise FileNotFoundError(f'no checkpoint in {work_dir!r} (run tools/demo.py with its config first)')
-    return max(ckpts, key=lambda p: int(re.findall(r'iter_(\d+)', p)[-1]))
+    return path
 
 
 def build(config, checkpoint=None):

@@ -47,16 +47,23 @@ def run_shell(args, env_extra=None, timeout=600, threads=1):
 _TOOLS = {}
 
 
-def load_tool(name):
-    """``tools/<name>.py`` as a module (loaded once per session)."""
-    if name not in _TOOLS:
+def load_tool(name, folder='tools'):
+    """``<folder>/<name>.py`` of the repository (``tools/`` or ``benchmarks/``) as a module, loaded once per
+    session."""
+    key = (folder, name)
+    if key not in _TOOLS:
         if PLUGINS not in sys.path:
             sys.path.append(PLUGINS)
-        spec = importlib.util.spec_from_file_location(f'vidtoolbox_tool_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
+        spec = importlib.util.spec_from_file_location(f'vidtoolbox_{folder}_{name}', osp.join(ROOT, folder, f'{name}.py'))
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        _TOOLS[name] = mod
-    return _TOOLS[name]
+        _TOOLS[key] = mod
+    return _TOOLS[key]
+
+
+def load_benchmark(name):
+    """``benchmarks/<name>.py`` as a module, loaded once per session."""
+    return load_tool(name, 'benchmarks')
 
 
 def moving_frames(n, h=32, w=48, seed=0):
@@ -147,7 +154,7 @@ def latest_ckpt(work_dir):
 def helpers():
     """The helpers of this module as one namespace (see the module docstring)."""
     return SimpleNamespace(ROOT=ROOT, CONFIGS=CONFIGS, PLUGINS=PLUGINS, run=run, run_shell=run_shell,
-                           load_tool=load_tool, python=sys.executable,
+                           load_tool=load_tool, load_benchmark=load_benchmark, python=sys.executable,
                            moving_frames=moving_frames, write_video=write_video, write_folder=write_folder,
                            read_video=read_video, tiny_checkpoint=tiny_checkpoint, leftovers=leftovers,
                            latest_ckpt=latest_ckpt, check_residual_sr=check_residual_sr)

@@ -1,5 +1,4 @@
 """Smoke test of benchmarks/bench_alignment.py: every row runs at a tiny size, the table and CLI behave."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -7,15 +6,11 @@ import torch
 
 from vidtoolbox.ops import deform_conv2d, mmcv_deform_conv_available
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_alignment.py'
 
 
 @pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('bench_alignment', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(helpers):
+    return helpers.load_benchmark('bench_alignment')
 
 
 def test_plain_formulation_equals_deform_conv2d(bench):

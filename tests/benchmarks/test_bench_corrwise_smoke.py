@@ -1,22 +1,14 @@
 """Smoke test of benchmarks/bench_corrwise.py --model resnet3d: the prediction rollout and its losses run."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_corrwise.py'
+
+def _bench(helpers):
+    return helpers.load_benchmark('bench_corrwise')
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location('bench_corrwise', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_resnet3d_rollout_and_l1_losses():
-    bench = _bench()
+def test_resnet3d_rollout_and_l1_losses(helpers):
+    bench = _bench(helpers)
     model = bench.build_model('resnet3d', ngf=2)
     x = torch.rand(1, 2, 3, 16, 16)
     out = model(x)

@@ -1,19 +1,14 @@
 """Smoke test of benchmarks/bench_restore.py --quick: every section runs at tiny sizes and its numbers are sane."""
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_restore.py'
 
 
 @pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('bench_restore', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(helpers):
+    return helpers.load_benchmark('bench_restore')
 
 
 def test_tiles_section(bench, capsys):

@@ -1,6 +1,5 @@
 """benchmarks/bench_train_step.py: the split's attribution (backward time goes to the part whose forward made it),
 tiny versions of the cases run, the table and the split add up."""
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,18 +9,14 @@ import torch.nn as nn
 from torch.autograd.profiler import record_function
 from torch.profiler import ProfilerActivity, profile
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_train_step.py'
 TINY = {'edvr': {'model.generator.mid_channels': 8, 'model.generator.deform_groups': 2,
                  'model.generator.num_extract_block': 1, 'model.generator.num_reconstruct_block': 1},
         'basicvsr': {'model.generator.mid_channels': 8, 'model.generator.num_blocks': 1}}
 
 
 @pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('bench_train_step', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(helpers):
+    return helpers.load_benchmark('bench_train_step')
 
 
 def _tiny(bench, name):

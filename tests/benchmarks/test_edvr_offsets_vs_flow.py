@@ -1,5 +1,4 @@
 """benchmarks/edvr_offsets_vs_flow.py on tiny runs: a fresh flow-guided EDVR sits exactly on the GT flow, DCNv2 at 0."""
-import importlib.util
 import json
 from pathlib import Path
 
@@ -7,7 +6,6 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
-_PATH = ROOT / 'benchmarks' / 'edvr_offsets_vs_flow.py'
 
 TINY = """_base_ = ['{base}']
 model = dict(generator=dict(mid_channels=8, num_extract_block=1, num_reconstruct_block=1, deform_groups=2{extra}))
@@ -16,11 +14,8 @@ val_dataloader = dict(dataset=dict(num_clips=2, gt_size=64))
 
 
 @pytest.fixture(scope='module')
-def bench():
-    spec = importlib.util.spec_from_file_location('edvr_offsets_vs_flow', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def bench(helpers):
+    return helpers.load_benchmark('edvr_offsets_vs_flow')
 
 
 def _run_dir(bench, tmp_path, name, extra):

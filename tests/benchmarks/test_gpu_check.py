@@ -1,20 +1,15 @@
 """benchmarks/gpu_check.py's logic on the CPU (--dry-run): the op rows agree with the toolbox's op where another
 implementation is importable, unavailable ones say why, the train-step rows and the table print."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
-_PATH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'gpu_check.py'
 
 
 @pytest.fixture(scope='module')
-def gpu_check():
-    spec = importlib.util.spec_from_file_location('gpu_check', _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def gpu_check(helpers):
+    return helpers.load_benchmark('gpu_check')
 
 
 def test_dcn_rows_on_the_cpu(gpu_check):

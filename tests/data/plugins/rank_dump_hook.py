@@ -30,5 +30,5 @@ class RankWeightsDumpHook(Hook):
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         changed = sum(int(not torch.equal(state[k], self.start[k])) for k in state)
-        torch.save(dict(state=state, changed=changed, iter=runner.iter, world_size=runner.world_size,
+        torch.save(dict(state=state, start=self.start, changed=changed, iter=runner.iter, world_size=runner.world_size,
                         draws=self.draws), osp.join(runner.work_dir, f'rank{get_rank()}.pth'))

@@ -25,7 +25,6 @@ the machinery only.
 import hashlib
 import json
 import math
-import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -94,18 +93,13 @@ def run_config(ctx: ClaimContext, config: str, seed: int, extra: Optional[dict] 
 
 
 def _last_checkpoint(work_dir: str) -> str:
+    """The checkpoint ``--resume`` would take in ``work_dir`` (:func:`~vidtoolbox.engine.runner.find_resumable_checkpoint`)."""
+    from vidtoolbox.engine.runner import find_resumable_checkpoint
     from vidtoolbox.utils.errors import UserInputError
-    marker = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(marker):
-        with open(marker) as f:
-            path = f.read().strip()
-        if osp.isfile(path):
-            return path
-    ckpts = sorted((p for p in os.listdir(work_dir) if p.startswith('iter_') and p.endswith('.pth')),
-                   key=lambda p: int(p[5:-4]))
-    if not ckpts:
-        raise UserInputError(f'no checkpoint in {work_dir}: delete the folder to rerun the training')
-    return osp.join(work_dir, ckpts[-1])
+    path, _ = find_resumable_checkpoint(work_dir)
+    if path is None:
+        raise UserInputError(f'no loadable checkpoint in {work_dir}: delete the folder to rerun the training')
+    return path
 
 
 def _total_offsets(rec: dict):

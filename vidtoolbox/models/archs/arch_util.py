@@ -37,6 +37,15 @@ def make_layer(block, num_blocks: int, **kwargs) -> nn.Sequential:
     return nn.Sequential(*[block(**kwargs) for _ in range(num_blocks)])
 
 
+def conv_residual_trunk(in_channels: int, channels: int, num_blocks: int) -> nn.Sequential:
+    """3×3 conv ``in→C`` + LeakyReLU(0.1) + ``num_blocks`` residual blocks: ``(N, in, H, W)`` → ``(N, C, H, W)``.
+
+    The propagation / extraction trunks of BasicVSR and BasicVSR++ (module indices 0, 1, 2.<i>, the names of their
+    released checkpoints)."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True),
+                         make_layer(ResidualBlockNoBN, num_blocks, channels=channels))
+
+
 class PixelShufflePack(nn.Module):
     """3×3 conv to ``out_channels · s²`` channels followed by pixel shuffle ×s."""
 

@@ -36,7 +36,7 @@ from vidtoolbox.registry import MODELS
 from vidtoolbox.utils.errors import UserInputError
 from vidtoolbox.utils.weights import KNOWN_WEIGHTS, WeightsNotFoundError, load_state_dict_file, resolve_pretrained
 from ..flow.spynet import SPyNet
-from .arch_util import ResidualBlockNoBN, ResidualUpsamplerMixin, make_layer
+from .arch_util import ResidualUpsamplerMixin, conv_residual_trunk
 
 __all__ = ['BasicVSRNet', 'BASICSR_RENAMES', 'PRETRAINED_BASICVSR', 'rename_basicsr_keys']
 
@@ -66,12 +66,6 @@ def rename_basicsr_keys(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.
                 break
         out[k] = v
     return out
-
-
-def _trunk(in_channels: int, channels: int, num_blocks: int) -> nn.Sequential:
-    """3×3 conv ``in→C`` + LeakyReLU(0.1) + ``num_blocks`` residual blocks (indices 0, 1, 2.<i>)."""
-    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True),
-                         make_layer(ResidualBlockNoBN, num_blocks, channels=channels))
 
 
 @MODELS.register_module()
@@ -136,8 +130,8 @@ class BasicVSRNet(ResidualUpsamplerMixin, nn.Module):
         self.num_blocks = num_blocks
         C = mid_channels
         self.spynet = SPyNet(pretrained=None if pretrained is not None else spynet_pretrained)
-        self.backward_trunk = _trunk(C + 3, C, num_blocks)
-        self.forward_trunk = _trunk(C + 3, C, num_blocks)
+        self.backward_trunk = conv_residual_trunk(C + 3, C, num_blocks)
+        self.forward_trunk = conv_residual_trunk(C + 3, C, num_blocks)
         self.fusion = nn.Conv2d(2 * C, C, 1, 1, 0)
         self.build_upsampler(C, 3, 4, base_mode='bilinear')
         self.pretrained = pretrained

@@ -40,18 +40,12 @@ from vidtoolbox.ops.flow_warp import flow_warp
 from vidtoolbox.registry import MODELS
 from ..alignment.base import alignment_record
 from ..flow.spynet import SPyNet
-from .arch_util import ResidualBlockNoBN, ResidualUpsamplerMixin, make_layer
+from .arch_util import ResidualUpsamplerMixin, conv_residual_trunk
 
 __all__ = ['BasicVSRPlusPlusNet']
 
 #: propagation branches, in the order they run
 BRANCHES = ('backward_1', 'forward_1', 'backward_2', 'forward_2')
-
-
-def _conv_blocks(in_channels: int, channels: int, num_blocks: int) -> nn.Sequential:
-    """3×3 conv ``in→C`` + LeakyReLU(0.1) + ``num_blocks`` residual blocks."""
-    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True),
-                         make_layer(ResidualBlockNoBN, num_blocks, channels=channels))
 
 
 @MODELS.register_module()
@@ -107,7 +101,7 @@ class BasicVSRPlusPlusNet(ResidualUpsamplerMixin, nn.Module):
         C = mid_channels
         self.mid_channels = C
         self.spynet = SPyNet(pretrained=spynet_pretrained)
-        self.feat_extract = _conv_blocks(3, C, num_extract_blocks)
+        self.feat_extract = conv_residual_trunk(3, C, num_extract_blocks)
         align = dict(align_cfg or {})
         for key in ('type', 'in_channels', 'num_flows', 'flow'):
             if key in align:
@@ -116,8 +110,8 @@ class BasicVSRPlusPlusNet(ResidualUpsamplerMixin, nn.Module):
         align = dict(dict(deform_groups=deform_groups, max_residue=max_residue), **align)
         self.align = nn.ModuleDict({b: MODELS.build(dict(type='FlowGuidedDCNAlign', in_channels=C, num_flows=2,
                                                          **align)) for b in BRANCHES})
-        self.backbone = nn.ModuleDict({b: _conv_blocks((2 + j) * C, C, num_blocks) for j, b in enumerate(BRANCHES)})
-        self.reconstruction = _conv_blocks((1 + len(BRANCHES)) * C, C, num_reconstruct_blocks)
+        self.backbone = nn.ModuleDict({b: conv_residual_trunk((2 + j) * C, C, num_blocks) for j, b in enumerate(BRANCHES)})
+        self.reconstruction = conv_residual_trunk((1 + len(BRANCHES)) * C, C, num_reconstruct_blocks)
         self.build_upsampler(C, 3, 4, base_mode='bilinear')
 
     # ------------------------------------------------------------------------------------------------ parts
