@@ -114,7 +114,8 @@ def main(argv=None) -> dict:
     before = t['step'] - t['hypot'] + t['norm']  # the iteration with the norm summary instead
     print(f'  offset_summary by norm:  {t["norm"] * 1e3:8.2f} ms  ({t["norm"] / before:.1%} of the iteration with it)')
     print(f'  training iteration:      {t["step"] * 1e3:8.2f} ms  (includes the hypot summary)')
-    print(f'  norm / hypot: {res["ratio"]:.1f}x (median of same-round ratios); summaries agree to {res["rel_diff"]:.1e}')
+    print(f'  norm / hypot: {res["ratio"]:.1f}x (median of same-round ratios); summaries agree to '
+          f'{res["rel_diff"]:.1e}')
     print(f'load average (1/5/15 min) after: {_load()}')
     return res
 

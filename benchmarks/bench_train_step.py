@@ -39,7 +39,8 @@ optimizer's ``step`` is labelled. Backward ops are given to the part whose forwa
 (the profiler's sequence numbers), so each part's share counts its forward *and* backward time (both columns are
 shown). CPU time inside a part that no op accounts for (OpenCV's DIS in a flow source, NumPy, the part's Python code)
 is that part's forward time. Ops outside every part (tensor glue in the networks' ``forward``, gradient
-accumulation, ``zero_grad``) are ``other``. The shares are scaled to the unprofiled median (the profiler's own overhead is not in the ms column).
+accumulation, ``zero_grad``) are ``other``. The shares are scaled to the unprofiled median (the profiler's own
+overhead is not in the ms column).
 
 Examples::
 
