@@ -37,8 +37,10 @@ labelled ``loss: flow`` (losses call them directly), PCD's ``reference_terms`` /
 labelled ``offset convs`` (:data:`METHOD_LABELS`), ``flow_warp`` in BasicVSR's propagation is labelled, and the
 optimizer's ``step`` is labelled. Backward ops are given to the part whose forward op created their autograd node
 (the profiler's sequence numbers), so each part's share counts its forward *and* backward time (both columns are
-shown). Ops outside every part (tensor glue in the networks' ``forward``, gradient accumulation, ``zero_grad``) are
-``other``. The shares are scaled to the unprofiled median (the profiler's own overhead is not in the ms column).
+shown). CPU time inside a part that no op accounts for (OpenCV's DIS in a flow source, NumPy, the part's Python code)
+is that part's forward time. Ops outside every part (tensor glue in the networks' ``forward``, gradient
+accumulation, ``zero_grad``) are ``other``. The shares are scaled to the unprofiled median (the profiler's own
+overhead is not in the ms column).
 
 Examples::
 
@@ -395,7 +397,9 @@ def attribute_profile(events, device_type='cpu') -> Dict[str, Dict[str, float]]:
     """``{category: {'fwd': us, 'bwd': us}}`` from profiler ``events`` (``prof.events()``), see the module docstring.
 
     Forward ops go to their innermost ``part::`` scope; ops under an ``autograd::engine::evaluate_function`` event go
-    to the scope of the forward op with the same sequence number (``other`` when it had none).
+    to the scope of the forward op with the same sequence number (``other`` when it had none). On the CPU a scope's
+    own self time (time inside it that no op accounts for: OpenCV / NumPy calls such as DIS in a flow source, Python
+    code) is counted as that part's forward time.
     """
     def metric(e):
         if device_type == 'cuda':
@@ -422,7 +426,14 @@ def attribute_profile(events, device_type='cpu') -> Dict[str, Dict[str, float]]:
     out: Dict[str, Dict[str, float]] = {}
     for e, scope, bwd_seq in info:
         if e.name.startswith(_LABEL):
-            continue  # the labels' own overhead is not a part's work
+            if device_type != 'cpu':
+                continue  # no kernel runs in a label itself
+            # the CPU time inside a part that no op accounts for: OpenCV / NumPy work (DIS in the loss's flow
+            # source), the part's Python code; counted to that part (a label nested in another is its own part)
+            cat, kind = e.name[len(_LABEL):], 'fwd'
+            slot = out.setdefault(cat, {'fwd': 0.0, 'bwd': 0.0})
+            slot[kind] += metric(e)
+            continue
         if bwd_seq is not None:
             cat, kind = (seq_scope.get(bwd_seq) if bwd_seq >= 0 else None) or _OTHER, 'bwd'
         else:

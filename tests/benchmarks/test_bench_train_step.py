@@ -1,7 +1,7 @@
 """benchmarks/bench_train_step.py: the split's attribution (backward time goes to the part whose forward made it),
 tiny versions of the cases run, the table and the split add up."""
+import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -41,9 +41,25 @@ def test_backward_time_goes_to_the_part_of_its_forward(bench):
     conv_bwd = sum(e.self_cpu_time_total for e in events if e.name == 'aten::convolution_backward')
     assert conv_bwd > 0 and parts['heavy']['bwd'] >= conv_bwd  # the conv's backward is the heavy part's
     assert parts['heavy']['fwd'] > 0 and parts['light']['bwd'] > 0 and parts['heavy']['bwd'] > parts['light']['bwd']
-    # every op's self time is counted exactly once
+    # every event's self time (the labels' own included) is counted exactly once
     total = sum(v['fwd'] + v['bwd'] for v in parts.values())
-    assert total == pytest.approx(sum(e.self_cpu_time_total for e in events), rel=1e-9)
+    assert total == pytest.approx(sum(e.self_cpu_time_total for e in prof.events()), rel=1e-9)
+
+
+def test_work_outside_torch_ops_counts_to_its_part(bench):
+    """Time in a part that no torch op records (here a 50 ms sleep, as OpenCV's DIS in a flow source) is that
+    part's, not lost."""
+    x = torch.randn(64, 64)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        with record_function(bench._LABEL + 'loss: flow'):
+            time.sleep(0.05)
+            y = x + 1
+        with record_function(bench._LABEL + 'net'):
+            z = x @ x
+    parts = bench.attribute_profile(prof.events())
+    assert parts['loss: flow']['fwd'] >= 50e3  # microseconds
+    assert parts['net']['fwd'] < 50e3
+    assert y.shape == z.shape
 
 
 def test_edvr_case_runs_and_the_split_adds_up(bench):
