@@ -79,7 +79,7 @@ def verdict_text(result: dict, quick: bool = False) -> str:
         else:
             how = '**loses to**'
         parts.append(
-            f'*{motion}* ({n} clips): the initialisation (linear flow extrapolation) is {s["init_vs_copy"]:+.2f} dB '
+            f'*{motion}* ({n} clip{"s" if n > 1 else ""}): the initialisation (linear flow extrapolation) is {s["init_vs_copy"]:+.2f} dB '
             f'over copy-last ({s["init"]:.2f} vs {s["copy"]:.2f} dB). The calibrated variant with the held-back '
             f'choice {how} the initialisation: {sel["delta"]:+.2f} dB (± {sel["se"]:.2f} s.e.; SSIM '
             f'{sel["ssim_delta"]:+.4f}), at least as good on {sel["ge"]}/{n} clips, worst clip {sel["worst"]:+.2f} dB, '
@@ -136,7 +136,8 @@ def run(ctx: ClaimContext) -> ClaimResult:
 
     def figure(path):
         from matplotlib.figure import Figure
-        fig = Figure(figsize=(12, 7.5))
+        from matplotlib.ticker import FixedLocator, NullLocator
+        fig = Figure(figsize=(12, 8), layout='constrained')
         axes = fig.subplots(2, len(MOTIONS), squeeze=False)
         for j, motion in enumerate(MOTIONS):
             for i, (metric, lab) in enumerate((('psnr', 'PSNR t+1 (dB)'), ('ssim', 'SSIM t+1'))):
@@ -150,6 +151,9 @@ def run(ctx: ClaimContext) -> ClaimResult:
                 ax.axhline(sel[metric][1], color=_COLOURS['calibrated+select'], ls=':', lw=2,
                            label='calibrated+select (chosen ' + ','.join(map(str, sel['chosen'])) + ')')
                 ax.set_xscale('log')
+                ax.xaxis.set_major_locator(FixedLocator(iters))
+                ax.xaxis.set_minor_locator(NullLocator())
+                ax.set_xticklabels([str(k) for k in iters])
                 ax.set_xlabel('Adam iterations k')
                 ax.set_ylabel(lab)
                 ax.set_title(f'{motion}, {result["setting"]["clips"]} clip(s), {result["setting"]["size"]} px',
