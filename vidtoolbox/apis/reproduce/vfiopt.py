@@ -79,7 +79,8 @@ def verdict_text(result: dict, quick: bool = False) -> str:
         else:
             how = '**loses to**'
         parts.append(
-            f'*{motion}* ({n} clip{"s" if n > 1 else ""}): the initialisation (linear flow extrapolation) is {s["init_vs_copy"]:+.2f} dB '
+            f'*{motion}* ({n} clip{"s" if n > 1 else ""}): the initialisation (linear flow extrapolation) is '
+            f'{s["init_vs_copy"]:+.2f} dB '
             f'over copy-last ({s["init"]:.2f} vs {s["copy"]:.2f} dB). The calibrated variant with the held-back '
             f'choice {how} the initialisation: {sel["delta"]:+.2f} dB (± {sel["se"]:.2f} s.e.; SSIM '
             f'{sel["ssim_delta"]:+.4f}), at least as good on {sel["ge"]}/{n} clips, worst clip {sel["worst"]:+.2f} dB, '
