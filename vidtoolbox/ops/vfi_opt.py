@@ -184,7 +184,7 @@ class VFIOptSettings:
 #: * ``'calibrated'`` (toolbox): the context-calibrated image term only (:func:`calibration_offsets`), Adam at a
 #:   constant lr 0.03, no final fill, and the iteration count chosen per prediction on a held-back context step
 #:   among 0, 10, 25, 50, 100 and ``num_iters`` (:func:`predict_from_context`); needs 4 context frames.
-#:   The measured comparison is ``docs/vfi_opt.md`` / ``benchmarks/bench_vfi_opt.py``.
+#:   The measured comparison: ``tools/reproduce.py vfiopt`` (:mod:`vidtoolbox.apis.vfi_opt_compare`), docs/vfi_opt.md.
 VFI_OPT_VARIANTS = {
     'paper': dict(num_iters=3000, lr=0.1, lr_schedule='constant', w_img=100.0, w_cons=0.1, cons_norm='paper',
                   alpha=1.5, fill_method='harmonic', fill_dilate=2, keep_best=False, tol=0.0),

@@ -20,6 +20,8 @@ CLAIMS = {
                    'median, correspondence-wise L1 a sharp object'),
     'pred': ('pred', 'Correspondence-wise losses, Tab. 1: ResNet-3D video prediction with L1 vs correspondence-wise '
                      'L1, PSNR/SSIM/sharpness at t+1 ... t+5'),
+    'vfiopt': ('vfiopt', 'Optimizing Video Prediction via Video Frame Interpolation: VFI-opt vs copy-last, vs its own '
+                         'initialisation (linear flow extrapolation), vs zero init, per iteration count'),
 }
 
 
