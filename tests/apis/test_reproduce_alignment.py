@@ -145,3 +145,19 @@ def test_verdicts_with_noise_follow_the_numbers():
     assert 'reproduced in direction' in fig9.verdict_text(ns, [0, 0.2, 0.5, 0.6], 0.05, 2, 0.9, 1.0)
     assert 'Partly reproduced' in fig9.verdict_text(ns, [0, 0.2, 0.5, 0.6], 0.05, 2, 0.1, 1.0)
     assert 'Not reproduced at this scale' in fig9.verdict_text(ns, [0, 0.0, 0.01, 0.0], 0.05, 2, 0.1, 0.1)
+
+
+def test_fig5_zero_offset_baseline_per_level_known_values():
+    """A constant GT flow of 6 GT px (1.5 LR px at ×4) is ≥ 1 px at level 1, 0.75 px at level 2, 0.375 px at level 3;
+    one neighbour of each clip moves, the others stand still → shares 3/4, 1, 1."""
+    import torch
+
+    from vidtoolbox.apis.reproduce.fig5 import verdict_text, zero_offset_within
+    flows = torch.zeros(5, 2, 32, 32)
+    flows[0, 0] = 6.0  # neighbour 0 moves 6 GT px in x; the reference (2) is skipped
+    ds = [dict(inputs=torch.zeros(5, 3, 8, 8), data_samples=dict(ref_flows=flows))] * 2
+    assert zero_offset_within(ds, 3) == pytest.approx([0.75, 1.0, 1.0])
+    assert verdict_text([0.9, 0.95, 0.99], [0.1, 0.5, 0.9]).startswith('Reproduced')
+    t = verdict_text([0.3, 0.2, 0.5], [0.1, 0.2, 0.5])
+    assert t.startswith('Not reproduced') and 'level(s) l1 beat' in t
+    assert 'did not learn the motion' in verdict_text([0.01, 0.1, 0.46], [0.012, 0.1, 0.47])
