@@ -161,3 +161,10 @@ def test_fig5_zero_offset_baseline_per_level_known_values():
     t = verdict_text([0.3, 0.2, 0.5], [0.1, 0.2, 0.5])
     assert t.startswith('Not reproduced') and 'level(s) l1 beat' in t
     assert 'did not learn the motion' in verdict_text([0.01, 0.1, 0.46], [0.012, 0.1, 0.47])
+
+
+def test_tab1_one_seed_says_when_more_seeds_would_not_help():
+    from vidtoolbox.apis.reproduce import tab1
+    low = tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 0.0002)
+    assert 'Nor could more seeds decide it' in low and 'only +0.000 dB' in low
+    assert 'Nor could more seeds' not in tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 1.0)

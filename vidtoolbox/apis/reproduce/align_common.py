@@ -284,5 +284,6 @@ def setting_text(ctx: ClaimContext, seeds: Sequence[int], configs: str, note: st
             'motion (`configs/_base_/datasets/builtin_x4_large_motion.py`: 2–6 LR px per frame, up to ~12 LR px '
             'between the reference and the outer frames). Seeds: ' + ', '.join(map(str, seeds)) + '. Runs are '
             'shared between the claims (`work_dirs/reproduce/runs/`; delete a run\'s folder to retrain it).'
-            + (f' The {len(runs)} runs took {runs_minutes(runs):.0f} min of training + validation in all (the wall '
+            + (f' The {len(runs)} run{"s" if len(runs) > 1 else ""} took {runs_minutes(runs):.0f} min of training + '
+               'validation in all (the wall '
                'time above is this invocation\'s, which reuses finished runs).' if runs else ''))

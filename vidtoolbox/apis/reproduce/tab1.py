@@ -93,7 +93,11 @@ def verdict_text(signs, diffs, noise: float, gain: float) -> str:
     if any(s is None for s in signs):
         return (ONE_SEED + ' Differences decomposition − DCN: ' + ', '.join(f'{d:+.3f}' for d in diffs)
                 + ' dB (largest |Δ| ' + f'{max(abs(d) for d in diffs):.3f} dB). Not decided: with one seed this '
-                'claim can be neither reproduced nor refuted here.' + EQUIVALENCE)
+                'claim can be neither reproduced nor refuted here.'
+                + (f' Nor could more seeds decide it at this scale: the networks gain only {gain:+.3f} dB from the '
+                   'neighbours, so the alignment block (the only difference between the variants) hardly affects '
+                   'the output and equal PSNRs would say nothing about it.' if gain < LOW_GAIN_DB else '')
+                + EQUIVALENCE)
     n_equal = sum(s == 0 for s in signs)
     if n_equal == len(signs):
         return (f'Reproduced at this scale: in all {len(signs)} (G, k) settings the DCN and its decomposition '
