@@ -168,3 +168,10 @@ def test_tab1_one_seed_says_when_more_seeds_would_not_help():
     low = tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 0.0002)
     assert 'Nor could more seeds decide it' in low and 'only +0.000 dB' in low
     assert 'Nor could more seeds' not in tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 1.0)
+
+
+def test_tab4_one_seed_calls_no_direction_below_a_thousandth_of_a_db():
+    from vidtoolbox.apis.reproduce import tab4
+    assert 'no measurable difference' in tab4.verdict_text(None, 0.0002, float('nan'), 0.0)
+    assert 'the direction of the paper' in tab4.verdict_text(None, 0.3, float('nan'), 0.0)
+    assert "against the paper's direction" in tab4.verdict_text(None, -0.3, float('nan'), 0.0)

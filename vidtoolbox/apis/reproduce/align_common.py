@@ -38,8 +38,7 @@ __all__ = ['QUICK_OPTIONS', 'run_options', 'claim_seeds', 'run_dir', 'run_config
 
 #: what a page says when a claim ran with one seed (no seed-to-seed noise estimate)
 ONE_SEED = ('One seed only: there is no estimate of the seed-to-seed noise, so no difference below can be called '
-            'significant or equal (the paper\'s differences are a few hundredths of a dB; run with `--seeds 0 1` for a '
-            'noise estimate).')
+            'significant or equal (run with `--seeds 0 1` for a noise estimate).')
 #: below this gain over the centre frame only (dB) the network hardly uses its neighbours (see :func:`gain_note`)
 LOW_GAIN_DB = 0.3
 

@@ -87,7 +87,8 @@ def verdict_text(sign, diff: float, tol: float, gain: float) -> str:
            '`configs/flow_sr/flow_sr_x4_reds.py` vs `flow_sr_image_warp_x4_reds.py` here) after full training on REDS.')
     if sign is None:
         return (ONE_SEED + f' Feature − image warping: {diff:+.3f} dB (paper: {paper:+.3f} dB) — '
-                + ('the direction of the paper, ' if diff > 0 else 'against the paper\'s direction, ')
+                + ('no measurable difference, ' if abs(diff) < 1e-3 else
+                   'the direction of the paper, ' if diff > 0 else 'against the paper\'s direction, ')
                 + 'but not decided without a noise estimate. ' + why)
     if sign > 0:
         return (f'Reproduced in direction: feature warping is {diff:.3f} dB better, beyond twice the noise of the '
