@@ -34,7 +34,8 @@ import numpy as np
 from .common import REPO_ROOT, ClaimContext, train_and_test
 
 __all__ = ['QUICK_OPTIONS', 'run_options', 'claim_seeds', 'run_dir', 'run_config', 'load_run', 'analyse_run', 'pearson',
-           'seed_noise', 'diff_vs_noise', 'gain_note', 'runs_minutes', 'fmt', 'setting_text', 'ONE_SEED']
+           'seed_noise', 'diff_vs_noise', 'gain_note', 'runs_minutes', 'fmt', 'setting_text', 'ONE_SEED',
+           'LOW_GAIN_DB']
 
 #: what a page says when a claim ran with one seed (no seed-to-seed noise estimate)
 ONE_SEED = ('One seed only: there is no estimate of the seed-to-seed noise, so no difference below can be called '
@@ -230,7 +231,8 @@ def diff_vs_noise(diff: float, noise: float, num_seeds: int):
         num_seeds: runs per mean.
 
     Returns:
-        ``(sign, tol)``: ``tol = 2·noise·√(2/num_seeds)`` (twice the std of such a difference from seed noise alone);
+        ``(sign, tol)``: ``tol = 2·noise·√(2/num_seeds)`` (twice the std of such a difference from seed noise
+        alone);
         ``sign`` is ``+1`` / ``-1`` when ``diff`` lies beyond ``+tol`` / ``−tol``, ``0`` within, and ``None`` (with
         ``tol = nan``) when there is no noise estimate.
     """

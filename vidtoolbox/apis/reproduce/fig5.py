@@ -4,8 +4,8 @@ Uses Tab. 1's ``configs/experiments/edvr_dcn_g1k1.py`` runs (a DCN with one grou
 offset per pixel, the flow-warp case of the decomposition) and compares its offsets at every PCD level with the
 ground-truth flow of the val clips (resized to the level: the mean over each pixel's footprint, in the level's
 pixels): the share of offsets closer than 1 px to the flow, beside the share a zero offset would reach at the same
-level (pixels that barely move there; :func:`zero_offset_within`). The picture shows one val clip: frames, ground-truth flow, learned offsets (same colour scale), and
-where they agree within 1 px.
+level (pixels that barely move there; :func:`zero_offset_within`). The picture shows one val clip: frames,
+ground-truth flow, learned offsets (same colour scale), and where they agree within 1 px.
 """
 import numpy as np
 

@@ -6,7 +6,8 @@ correlation between them.
 """
 import numpy as np
 
-from .align_common import ONE_SEED, claim_seeds, diff_vs_noise, fmt, gain_note, pearson, run_config, seed_noise, setting_text
+from .align_common import (ONE_SEED, claim_seeds, diff_vs_noise, fmt, gain_note, pearson, run_config, seed_noise,
+                           setting_text)
 from .common import ClaimContext, ClaimResult, markdown_table, save_figure
 
 NS = (1, 3, 5, 9, 15, 25)

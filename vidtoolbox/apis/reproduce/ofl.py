@@ -10,7 +10,8 @@ reference frame only (an overflowed EDVR degrades to single-image SR: the two me
 """
 import numpy as np
 
-from .align_common import LOW_GAIN_DB, ONE_SEED, claim_seeds, diff_vs_noise, fmt, run_config, seed_noise, setting_text
+from .align_common import (LOW_GAIN_DB, ONE_SEED, claim_seeds, diff_vs_noise, fmt, run_config, seed_noise,
+                           setting_text)
 from .common import ClaimContext, ClaimResult, markdown_table, save_figure
 
 #: learning rates of the sweep. The claim was designed with (2e-3, 4e-3); the published run (docs/results/ofl.md)

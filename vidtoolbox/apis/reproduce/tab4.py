@@ -8,7 +8,8 @@ differs (same parameters, same offset prediction, level fusion and feature-level
 """
 import numpy as np
 
-from .align_common import ONE_SEED, claim_seeds, diff_vs_noise, fmt, gain_note, run_config, seed_noise, setting_text
+from .align_common import (ONE_SEED, claim_seeds, diff_vs_noise, fmt, gain_note, run_config, seed_noise,
+                           setting_text)
 from .common import ClaimContext, ClaimResult, markdown_table, save_figure
 
 PAPER = {'image': 29.155, 'feature': 29.992}
