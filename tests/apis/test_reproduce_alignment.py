@@ -102,3 +102,76 @@ def test_quick_claims_end_to_end(helpers, quick_root, name):
     else:
         assert d['overflow_counts'] == {'without': 0, 'with': 0}  # 2 iterations cannot overflow
         assert np.isfinite(d['lr0.004_with']['psnr'][0])
+
+
+def test_diff_vs_noise_and_gain_note_known_values():
+    from vidtoolbox.apis.reproduce.align_common import diff_vs_noise, gain_note
+    # σ = 0.05 per run, 2 seeds per mean: std of the difference 0.05, 2σ = 0.1
+    assert diff_vs_noise(0.15, 0.05, 2) == (1, pytest.approx(0.1))
+    assert diff_vs_noise(-0.15, 0.05, 2) == (-1, pytest.approx(0.1))
+    assert diff_vs_noise(0.05, 0.05, 2) == (0, pytest.approx(0.1))
+    assert diff_vs_noise(0.05, 0.05, 8)[1] == pytest.approx(0.05)  # 2·0.05·√(2/8)
+    sign, tol = diff_vs_noise(0.5, float('nan'), 1)  # one seed: no noise estimate
+    assert sign is None and math.isnan(tol)
+    assert 'only +0.10 dB' in gain_note(0.1) and 'do use the neighbours (+1.20 dB' in gain_note(1.2)
+
+
+def test_one_seed_verdicts_decide_nothing_and_print_no_nan():
+    """With one seed there is no noise: no claim may be called reproduced / not reproduced on its PSNR differences,
+    and no 'nan' may reach the page (the verdicts once compared with a nan tolerance and said 'within')."""
+    from vidtoolbox.apis.reproduce import fig9, ofl, tab1, tab4
+    nan = float('nan')
+    texts = [tab1.verdict_text([None] * 4, [0.01, -0.2, 0.03, 0.0], nan, 0.1),
+             tab4.verdict_text(None, 0.4, nan, 0.1),
+             fig9.verdict_text((1, 3, 5, 9), [0.0, 0.2, 0.5, 0.6], nan, 1, 0.9, 0.1),
+             ofl.verdict_text({'without': 2, 'with': 0}, 2, [25.0, 25.1], [25.5, 25.6], {'without': [25.0, 25.1],
+                              'with': [25.5, 25.6]}, nan, 0.1)]
+    for t in texts:
+        assert 'One seed only' in t and 'nan' not in t
+        assert 'Reproduced' not in t and 'Not reproduced at this scale: the' not in t
+    assert 'Not decided' in texts[0] and 'not decided' in texts[1] and 'not decided' in texts[2]
+    assert 'prevents the overflow' in texts[3]  # counting overflows needs no noise estimate
+
+
+def test_verdicts_with_noise_follow_the_numbers():
+    from vidtoolbox.apis.reproduce import fig9, tab1, tab4
+    assert tab1.verdict_text([0, 0, 0, 0], [0.01] * 4, 0.05, 1.0).startswith('Reproduced')
+    assert 'Weak evidence' in tab1.verdict_text([0, 0, 0, 0], [0.01] * 4, 0.05, 0.1)
+    assert tab1.verdict_text([0, 1, 0, 0], [0.0, 0.5, 0.0, 0.0], 0.05, 1.0).startswith('Partly reproduced: 3 of 4')
+    assert tab4.verdict_text(1, 0.4, 0.1, 1.0).startswith('Reproduced in direction')
+    assert tab4.verdict_text(-1, -0.4, 0.1, 1.0).startswith('Not reproduced: here image warping')
+    assert tab4.verdict_text(0, 0.05, 0.1, 0.1).startswith('Not reproduced at this scale')
+    ns = (1, 3, 5, 9)
+    assert 'reproduced in direction' in fig9.verdict_text(ns, [0, 0.2, 0.5, 0.6], 0.05, 2, 0.9, 1.0)
+    assert 'Partly reproduced' in fig9.verdict_text(ns, [0, 0.2, 0.5, 0.6], 0.05, 2, 0.1, 1.0)
+    assert 'Not reproduced at this scale' in fig9.verdict_text(ns, [0, 0.0, 0.01, 0.0], 0.05, 2, 0.1, 0.1)
+
+
+def test_fig5_zero_offset_baseline_per_level_known_values():
+    """A constant GT flow of 6 GT px (1.5 LR px at ×4) is ≥ 1 px at level 1, 0.75 px at level 2, 0.375 px at level 3;
+    one neighbour of each clip moves, the others stand still → shares 3/4, 1, 1."""
+    import torch
+
+    from vidtoolbox.apis.reproduce.fig5 import verdict_text, zero_offset_within
+    flows = torch.zeros(5, 2, 32, 32)
+    flows[0, 0] = 6.0  # neighbour 0 moves 6 GT px in x; the reference (2) is skipped
+    ds = [dict(inputs=torch.zeros(5, 3, 8, 8), data_samples=dict(ref_flows=flows))] * 2
+    assert zero_offset_within(ds, 3) == pytest.approx([0.75, 1.0, 1.0])
+    assert verdict_text([0.9, 0.95, 0.99], [0.1, 0.5, 0.9]).startswith('Reproduced')
+    t = verdict_text([0.3, 0.2, 0.5], [0.1, 0.2, 0.5])
+    assert t.startswith('Not reproduced') and 'level(s) l1 beat' in t
+    assert 'did not learn the motion' in verdict_text([0.01, 0.1, 0.46], [0.012, 0.1, 0.47])
+
+
+def test_tab1_one_seed_says_when_more_seeds_would_not_help():
+    from vidtoolbox.apis.reproduce import tab1
+    low = tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 0.0002)
+    assert 'Nor could more seeds decide it' in low and 'only +0.000 dB' in low
+    assert 'Nor could more seeds' not in tab1.verdict_text([None] * 4, [0.0] * 4, float('nan'), 1.0)
+
+
+def test_tab4_one_seed_calls_no_direction_below_a_thousandth_of_a_db():
+    from vidtoolbox.apis.reproduce import tab4
+    assert 'no measurable difference' in tab4.verdict_text(None, 0.0002, float('nan'), 0.0)
+    assert 'the direction of the paper' in tab4.verdict_text(None, 0.3, float('nan'), 0.0)
+    assert "against the paper's direction" in tab4.verdict_text(None, -0.3, float('nan'), 0.0)

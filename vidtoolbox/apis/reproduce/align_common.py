@@ -32,8 +32,15 @@ import numpy as np
 
 from .common import REPO_ROOT, ClaimContext, train_and_test
 
-__all__ = ['QUICK_OPTIONS', 'run_options', 'claim_seeds', 'run_dir', 'run_config', 'load_run', 'analyse_run', 'pearson', 'seed_noise', 'fmt',
-           'setting_text']
+__all__ = ['QUICK_OPTIONS', 'run_options', 'claim_seeds', 'run_dir', 'run_config', 'load_run', 'analyse_run', 'pearson',
+           'seed_noise', 'diff_vs_noise', 'gain_note', 'runs_minutes', 'fmt', 'setting_text', 'ONE_SEED',
+           'LOW_GAIN_DB']
+
+#: what a page says when a claim ran with one seed (no seed-to-seed noise estimate)
+ONE_SEED = ('One seed only: there is no estimate of the seed-to-seed noise, so no difference below can be called '
+            'significant or equal (run with `--seeds 0 1` for a noise estimate).')
+#: below this gain over the centre frame only (dB) the network hardly uses its neighbours (see :func:`gain_note`)
+LOW_GAIN_DB = 0.3
 
 #: options of every ``--quick`` run (tiny model, 2 iterations, 2 val clips)
 QUICK_OPTIONS = {
@@ -209,6 +216,48 @@ def seed_noise(groups: Sequence[Sequence[float]]) -> float:
     return math.sqrt(num / den) if den else float('nan')
 
 
+def diff_vs_noise(diff: float, noise: float, num_seeds: int):
+    """Compare the difference of two means over ``num_seeds`` runs each with the seed noise.
+
+    Args:
+        diff: ``mean(b) − mean(a)`` (dB).
+        noise: per-run seed-to-seed std (:func:`seed_noise`; ``nan`` with one seed).
+        num_seeds: runs per mean.
+
+    Returns:
+        ``(sign, tol)``: ``tol = 2·noise·√(2/num_seeds)`` (twice the std of such a difference from seed noise
+        alone);
+        ``sign`` is ``+1`` / ``-1`` when ``diff`` lies beyond ``+tol`` / ``−tol``, ``0`` within, and ``None`` (with
+        ``tol = nan``) when there is no noise estimate.
+    """
+    if num_seeds < 1 or not np.isfinite(noise):
+        return None, float('nan')
+    tol = 2.0 * float(noise) * math.sqrt(2.0 / num_seeds)
+    if diff > tol:
+        return 1, tol
+    if diff < -tol:
+        return -1, tol
+    return 0, tol
+
+
+def gain_note(gain: float) -> str:
+    """A sentence on how much a network gains from its neighbours (``gain`` = PSNR − PSNR with every input frame
+    replaced by the reference, dB), used to explain a non-reproduction at this scale only when it applies."""
+    if gain < LOW_GAIN_DB:
+        return (f'The networks gain only {gain:+.2f} dB from the neighbours (PSNR minus PSNR with the reference frame '
+                'fed in every slot): after 300 iterations of a 16-channel EDVR alignment contributes little, so how '
+                'it is done cannot matter much either. ')
+    return (f'The networks do use the neighbours ({gain:+.2f} dB over the reference frame alone), so the missing '
+            'effect is not simply unused alignment; the model (16 channels) and schedule (300 iterations) are still '
+            'far from the paper\'s. ')
+
+
+def runs_minutes(runs) -> float:
+    """Total training + validation minutes of the runs (a dict of :func:`run_config` results), however long this
+    invocation took (runs are cached and shared)."""
+    return float(sum(r.get('minutes', 0.0) for r in runs.values()))
+
+
 def fmt(values: Sequence[float], digits: int = 3) -> str:
     """``'m ± s (n)'`` with the sample std over seeds, or ``'m'`` for one value."""
     v = np.asarray(list(values), np.float64)
@@ -218,8 +267,9 @@ def fmt(values: Sequence[float], digits: int = 3) -> str:
 
 
 
-def setting_text(ctx: ClaimContext, seeds: Sequence[int], configs: str, note: str = '') -> str:
-    """The "Setting" paragraph of an alignment claim's page (``configs``: the experiment config files, a glob)."""
+def setting_text(ctx: ClaimContext, seeds: Sequence[int], configs: str, note: str = '', runs=None) -> str:
+    """The "Setting" paragraph of an alignment claim's page (``configs``: the experiment config files, a glob;
+    ``runs``: the claim's :func:`run_config` results, for their total training time)."""
     scale = ('quick: EDVR 8 channels, 1 + 1 blocks, 2 iterations on 2 clips of 32×32 GT, 2 val clips'
              if ctx.quick else
              'EDVR with 16 channels, 2 extraction / 4 reconstruction blocks, PCD (3 levels) + TSA, 5 frames, ×4; '
@@ -228,4 +278,7 @@ def setting_text(ctx: ClaimContext, seeds: Sequence[int], configs: str, note: st
     return (f'`configs/experiments/{configs}` — {scale}. {note}Data: the built-in `SyntheticMotionDataset` with large '
             'motion (`configs/_base_/datasets/builtin_x4_large_motion.py`: 2–6 LR px per frame, up to ~12 LR px '
             'between the reference and the outer frames). Seeds: ' + ', '.join(map(str, seeds)) + '. Runs are '
-            'shared between the claims (`work_dirs/reproduce/runs/`; delete a run\'s folder to retrain it).')
+            'shared between the claims (`work_dirs/reproduce/runs/`; delete a run\'s folder to retrain it).'
+            + (f' The {len(runs)} run{"s" if len(runs) > 1 else ""} took {runs_minutes(runs):.0f} min of training + '
+               'validation in all (the wall '
+               'time above is this invocation\'s, which reuses finished runs).' if runs else ''))

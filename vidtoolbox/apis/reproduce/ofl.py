@@ -10,10 +10,14 @@ reference frame only (an overflowed EDVR degrades to single-image SR: the two me
 """
 import numpy as np
 
-from .align_common import claim_seeds, fmt, run_config, setting_text
+from .align_common import (LOW_GAIN_DB, ONE_SEED, claim_seeds, diff_vs_noise, fmt, run_config, seed_noise,
+                           setting_text)
 from .common import ClaimContext, ClaimResult, markdown_table, save_figure
 
-LRS = (2e-3, 4e-3)
+#: learning rates of the sweep. The claim was designed with (2e-3, 4e-3); the published run (docs/results/ofl.md)
+#: keeps only the overflow configs' own 4e-3 to fit its time budget (2 runs per seed instead of 4) — put 2e-3 back
+#: for the full sweep.
+LRS = (4e-3,)
 OVERFLOW_PX = 50.0
 PAPER = {'REDS4': (28.753, 30.480), 'Vimeo-90K-T': (33.632, 35.223)}
 VARIANTS = (('without', 'edvr_dcn_g8k3_overflow'), ('with', 'edvr_dcn_g8k3_overflow_ofl'))
@@ -63,28 +67,12 @@ def run(ctx: ClaimContext) -> ClaimResult:
     over_psnr = [runs[k]['metrics']['PSNR'] for k in runs if k[1] == 'without' and overflowed(runs[k])]
     ok_psnr = [runs[k]['metrics']['PSNR'] for k in runs if not overflowed(runs[k])]
     data.update(overflow_counts=n_over, runs_per_variant=total)
-    if ctx.quick:
-        verdict = 'Quick run: machinery only.'
-    else:
-        verdict = (f'Overflow without the loss in {n_over["without"]} of {total} runs, with it in {n_over["with"]} '
-                   f'of {total}. ')
-        if n_over['without'] and not n_over['with']:
-            verdict += 'The loss prevents the overflow in this setting — reproduced. '
-        elif not n_over['without']:
-            verdict += 'No run overflowed without the loss here, so the loss has nothing to prevent: not reproduced. '
-        else:
-            verdict += 'The loss does not prevent every overflow here. '
-        if over_psnr and ok_psnr:
-            cost = float(np.mean(ok_psnr) - np.mean(over_psnr))
-            verdict += (f'Overflowed runs reach {np.mean(over_psnr):.3f} dB on average vs {np.mean(ok_psnr):.3f} dB '
-                        f'for the runs without overflow ({cost:+.3f} dB); ')
-            verdict += ('overflow costs PSNR, as in the paper (Tab. 3: −1.7 dB on REDS4, −1.6 dB on Vimeo-90K-T).'
-                        if cost > 0.05 else
-                        'so overflow did NOT cost PSNR here — unlike the paper (Tab. 3: −1.7 dB on REDS4). At 300 '
-                        'iterations the runs without overflow hardly use the neighbours either (see "gain from '
-                        'neighbours"), so losing the alignment loses little.')
-        verdict += (f' Mean PSNR without / with the loss over all runs: {np.mean(ps["without"]):.3f} / '
-                    f'{np.mean(ps["with"]):.3f} dB.')
+    noise = seed_noise([[runs[(lr, var, s)]['metrics']['PSNR'] for s in seeds] for lr in lrs for var, _ in VARIANTS])
+    ok_gain = [runs[k]['metrics']['PSNR'] - runs[k]['analysis']['psnr_centre'] for k in runs
+               if not overflowed(runs[k])]
+    data['seed_noise'] = noise
+    verdict = 'Quick run: machinery only.' if ctx.quick else verdict_text(
+        n_over, total, over_psnr, ok_psnr, ps, noise, float(np.mean(ok_gain)) if ok_gain else float('nan'))
 
     def figure(path):
         import matplotlib
@@ -128,6 +116,51 @@ def run(ctx: ClaimContext) -> ClaimResult:
         table=table, verdict=verdict, figure=figure, data=data,
         setting=setting_text(ctx, seeds, 'edvr_dcn_g8k3_overflow{,_ofl}.py',
                              'Modulated DCNv2 (EDVR\'s), G = 8, k = 3, no TSA, Adam without warm-up at lr '
-                             + ', '.join(f'{lr:g}' for lr in lrs) + ' (cosine to 1e-6 over the 300 iterations); '
+                             + ', '.join(f'{lr:g}' for lr in lrs) + ' (cosine to 1e-6 over the 300 iterations'
+                             + ('; the designed sweep 2e-3, 4e-3 is cut to the configs\' own 4e-3 for time, see '
+                                '`LRS` in `vidtoolbox/apis/reproduce/ofl.py`' if not ctx.quick and len(lrs) == 1
+                                else '') + '); '
                              'the loss: eq. 5 summed over pixels, λ = 1/(2·24·24), t = 10 px, exact flow (`GTFlow`), '
-                             'cascade not penalised. '))
+                             'cascade not penalised. ', runs=runs))
+
+
+def verdict_text(n_over, total: int, over_psnr, ok_psnr, ps, noise: float, ok_gain: float) -> str:
+    """The verdict of Tab. 3 / Fig. 10.
+
+    Args:
+        n_over: ``{'without': count, 'with': count}`` of overflowed runs; ``total``: runs per variant.
+        over_psnr / ok_psnr: PSNR of the runs without the loss that overflowed / of all runs that did not.
+        ps: ``{'without': [...], 'with': [...]}`` PSNR of all runs per variant.
+        noise: per-run seed-to-seed std (``nan`` with one seed); ``ok_gain``: mean gain over the centre frame only
+            of the runs without overflow (dB).
+    """
+    text = (f'Overflow without the loss in {n_over["without"]} of {total} runs, with it in {n_over["with"]} '
+            f'of {total}. ')
+    if n_over['without'] and not n_over['with']:
+        text += 'The loss prevents the overflow in this setting — this half of the claim is reproduced. '
+    elif not n_over['without']:
+        text += ('No run overflowed without the loss here, so the loss has nothing to prevent: not reproduced in '
+                 'this setting. ')
+    else:
+        text += 'The loss does not prevent every overflow here: not reproduced. '
+    if over_psnr and ok_psnr:
+        cost = float(np.mean(ok_psnr) - np.mean(over_psnr))
+        sign, tol = diff_vs_noise(cost, noise, 1)  # single runs on either side: the noise of one run each
+        text += (f'Overflowed runs reach {np.mean(over_psnr):.3f} dB on average vs {np.mean(ok_psnr):.3f} dB for '
+                 f'the runs without overflow ({cost:+.3f} dB). ')
+        if sign is None:
+            text += (ONE_SEED + ' The direction ' + ('agrees with' if cost > 0 else 'is against') + ' the paper '
+                     '(Tab. 3: −1.7 dB on REDS4, −1.6 dB on Vimeo-90K-T); ')
+        elif sign > 0:
+            text += (f'Overflow costs PSNR beyond twice the seed noise of a single-run difference ({tol:.3f} dB), '
+                     'as in the paper (Tab. 3: −1.7 dB on REDS4, −1.6 dB on Vimeo-90K-T). ')
+        else:
+            text += (f'Overflow did NOT cost PSNR beyond twice the seed noise of a single-run difference ({tol:.3f} '
+                     'dB) here — unlike the paper (Tab. 3: −1.7 dB on REDS4). ')
+        if np.isfinite(ok_gain) and ok_gain < LOW_GAIN_DB:
+            text += (f'The runs without overflow gain only {ok_gain:+.2f} dB from the neighbours (see "gain from '
+                     'neighbours"), so losing the alignment can cost little at 300 iterations. ')
+    elif not over_psnr:
+        text += 'The PSNR cost of overflow cannot be measured without an overflowed run. '
+    return text + (f'Mean PSNR without / with the loss over all runs: {np.mean(ps["without"]):.3f} / '
+                   f'{np.mean(ps["with"]):.3f} dB.')
