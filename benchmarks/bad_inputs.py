@@ -98,7 +98,7 @@ class Fixtures:
             return p
         self.clip = folder('clip', frames(6, 32, 48))
         self.mixed = folder('mixed', frames(2, 32, 48) + frames(1, 32, 40))
-        self.tiny8 = folder('tiny8', frames(3, 8, 8))
+        self.tiny8 = folder('tiny8', frames(5, 8, 8))
         self.one_frame = folder('one_frame', frames(1, 32, 48))
         self.odd = folder('odd', frames(3, 31, 47))
         self.empty_dir = osp.join(d, 'empty_dir')
