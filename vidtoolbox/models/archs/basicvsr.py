@@ -35,6 +35,7 @@ from vidtoolbox.ops.flow_warp import flow_warp
 from vidtoolbox.registry import MODELS
 from vidtoolbox.utils.errors import UserInputError
 from vidtoolbox.utils.weights import KNOWN_WEIGHTS, WeightsNotFoundError, load_state_dict_file, resolve_pretrained
+from ..flow.base import neighbour_flows
 from ..flow.spynet import SPyNet
 from .arch_util import ResidualUpsamplerMixin, conv_residual_trunk
 
@@ -180,15 +181,7 @@ class BasicVSRNet(ResidualUpsamplerMixin, nn.Module):
 
     def compute_flows(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """``(flow_fw, flow_bw)``, each ``(B, T−1, 2, h, w)``: ``flow(t, t+1)`` and ``flow(t+1, t)`` in LR pixels."""
-        b, t, c, h, w = x.shape
-        if t < 2:
-            empty = x.new_zeros(b, 0, 2, h, w)
-            return empty, empty
-        cur = x[:, :-1].reshape(-1, c, h, w)
-        nxt = x[:, 1:].reshape(-1, c, h, w)
-        flow_fw = self.spynet(cur, nxt).view(b, t - 1, 2, h, w)
-        flow_bw = self.spynet(nxt, cur).view(b, t - 1, 2, h, w)
-        return flow_fw, flow_bw
+        return neighbour_flows(self.spynet, x)
 
     def propagate(self, x: torch.Tensor, flows: torch.Tensor, direction: str) -> List[torch.Tensor]:
         """One propagation branch; returns the T features ``(B, C, h, w)`` in frame order.

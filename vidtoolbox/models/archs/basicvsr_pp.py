@@ -39,6 +39,7 @@ import torch.nn as nn
 from vidtoolbox.ops.flow_warp import flow_warp
 from vidtoolbox.registry import MODELS
 from ..alignment.base import alignment_record
+from ..flow.base import neighbour_flows
 from ..flow.spynet import SPyNet
 from .arch_util import ResidualUpsamplerMixin, conv_residual_trunk
 
@@ -117,15 +118,7 @@ class BasicVSRPlusPlusNet(ResidualUpsamplerMixin, nn.Module):
     # ------------------------------------------------------------------------------------------------ parts
     def compute_flows(self, x: torch.Tensor):
         """``(flow_fw, flow_bw)``, each ``(B, T−1, 2, h, w)``: ``flow(t, t+1)`` and ``flow(t+1, t)`` in LR pixels."""
-        b, t, c, h, w = x.shape
-        if t < 2:
-            empty = x.new_zeros(b, 0, 2, h, w)
-            return empty, empty
-        cur = x[:, :-1].reshape(-1, c, h, w)
-        nxt = x[:, 1:].reshape(-1, c, h, w)
-        flow_fw = self.spynet(cur, nxt).view(b, t - 1, 2, h, w)
-        flow_bw = self.spynet(nxt, cur).view(b, t - 1, 2, h, w)
-        return flow_fw, flow_bw
+        return neighbour_flows(self.spynet, x)
 
     @staticmethod
     def _pair_flow(flow_fw, flow_bw, src: int, dst: int) -> torch.Tensor:

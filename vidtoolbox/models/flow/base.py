@@ -40,7 +40,7 @@ import torch.nn as nn
 
 from ...ops.flow_warp import resize_flow
 
-__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index', 'reference_flows']
+__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index', 'reference_flows', 'neighbour_flows']
 
 
 def context_get(ctx: dict, key: str, default=None):
@@ -189,3 +189,23 @@ def reference_flows(source: BaseFlowSource, lq: torch.Tensor, ref_index: int, fi
         flow = source.flow_from_context(ctx, ref_index, i)
         out.append(resize_flow(flow.to(device=lq.device, dtype=lq.dtype), size, mode='auto'))
     return out
+
+
+def neighbour_flows(flow_fn, x: torch.Tensor):
+    """Flows between neighbouring frames of a clip, both ways, batched into two calls of ``flow_fn``.
+
+    Args:
+        flow_fn: ``flow_fn(src, dst) -> (N, 2, h, w)``, ``flow(src, dst)`` in pixels (e.g. a :class:`SPyNet`).
+        x: ``(B, T, C, h, w)`` frames.
+
+    Returns:
+        ``(flow_fw, flow_bw)``, each ``(B, T−1, 2, h, w)``: ``flow(t, t+1)`` and ``flow(t+1, t)``; empty
+        ``(B, 0, 2, h, w)`` tensors for T < 2.
+    """
+    b, t, c, h, w = x.shape
+    if t < 2:
+        empty = x.new_zeros(b, 0, 2, h, w)
+        return empty, empty
+    cur = x[:, :-1].reshape(-1, c, h, w)
+    nxt = x[:, 1:].reshape(-1, c, h, w)
+    return flow_fn(cur, nxt).view(b, t - 1, 2, h, w), flow_fn(nxt, cur).view(b, t - 1, 2, h, w)
