@@ -82,6 +82,16 @@ def test_splits_use_disjoint_photos():
             assert len(used) == 3 and set(used) <= set(photos)
 
 
+def test_photos_subset_of_the_split():
+    subset = ('astronaut', 'brick', 'grass')
+    ds = _make(split='train', num_clips=4, num_objects=2, photos=subset)
+    for i in range(4):
+        assert set(ds.get_data_info(i)['photos']) <= set(subset)
+    for bad in (('astronaut', 'gravel'), ('astronaut',), 'astronaut'):  # a val photo, too few, a bare string
+        with pytest.raises(ValueError, match="photos must be at least 2 names of the 'train' split"):
+            _make(split='train', photos=bad)
+
+
 def test_val_photos_are_textured():
     """Every val photo is a textured natural image: at most 15 % of its 8×8 windows are flat (grey-level std below
     2/255) and at most 5 % of its pixels are black (< 0.05), at the mid texture scale (area downscale 1.75). The

@@ -390,6 +390,8 @@ class SyntheticMotionDataset(BaseVideoDataset):
             field, objects move rigidly at constant velocity; the same photos and velocity draws as ``'smooth'``
             for the same seed), see :func:`render_clip`. For prediction benchmarks whose baselines
             assume constant velocity.
+        photos: optional subset (at least 2 names) of the split's photos to render from, e.g. the textured ones
+            only; names outside the split are refused, so train and val stay disjoint.
         pipeline: transforms (configs or callables) applied to the results dict; empty → raw dict.
         **kwargs: other :class:`~vidtoolbox.datasets.base.BaseVideoDataset` / MMEngine ``BaseDataset``
             arguments (``lazy_init``, ``test_mode``, ``indices``, ...).
@@ -413,6 +415,7 @@ class SyntheticMotionDataset(BaseVideoDataset):
                  gt_mode: str = 'center',
                  photo_scale: Sequence[float] = (1.0, 2.5),
                  motion: str = 'smooth',
+                 photos: Optional[Sequence[str]] = None,
                  pipeline: Sequence = (),
                  **kwargs):
         who = 'SyntheticMotionDataset'
@@ -450,6 +453,12 @@ class SyntheticMotionDataset(BaseVideoDataset):
         self.gt_size = (int(gt_size[0]), int(gt_size[1]))
         self.split = split
         self.photos = _SPLITS[split]
+        if photos is not None:  # a subset of the split's photos (train and val stay disjoint)
+            bad = [p for p in photos if p not in _SPLITS[split]] if not isinstance(photos, str) else [photos]
+            if bad or len(photos) < 2:
+                raise ValueError(f'{who}: photos must be at least 2 names of the {split!r} split {_SPLITS[split]}, '
+                                 f'got {photos!r}')
+            self.photos = tuple(photos)
         self.seed = int(seed)
         self.max_translation = _num_range(max_translation, 'max_translation')
         self.min_translation = _num_range(min_translation, 'min_translation')
