@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
-from vidtoolbox.registry import MODELS, TRANSFORMS
+from vidtoolbox.registry import TRANSFORMS
 from .crop import get_list
 
 __all__ = ['EstimateRefFlows']
@@ -45,15 +45,8 @@ class EstimateRefFlows(BaseTransform):
     """
 
     def __init__(self, flow: Union[dict, torch.nn.Module] = None, frames_key: str = 'lq', overwrite: bool = False):
-        from vidtoolbox.models.flow.base import BaseFlowSource  # registers the flow sources
-        flow = dict(type='DISFlow') if flow is None else flow
-        source = MODELS.build(flow) if isinstance(flow, dict) else flow
-        if not isinstance(source, BaseFlowSource):
-            raise TypeError(f'EstimateRefFlows: flow must be a flow-source config or BaseFlowSource, got '
-                            f'{type(source).__name__}')
-        if not source.can_estimate or type(source).flow is BaseFlowSource.flow:
-            raise ValueError(f'EstimateRefFlows: flow source {type(source).__name__} cannot estimate flow between two '
-                             "images; use an estimator such as dict(type='DISFlow') or dict(type='SPyNetFlow')")
+        from vidtoolbox.models.flow.base import build_estimator  # registers the flow sources
+        source = build_estimator(flow, 'EstimateRefFlows')
         if frames_key not in _FRAME_KEYS:
             raise ValueError(f'EstimateRefFlows: frames_key must be one of {_FRAME_KEYS}, got {frames_key!r}')
         self.source = source.eval()

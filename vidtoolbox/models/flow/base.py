@@ -40,7 +40,7 @@ import torch.nn as nn
 
 from ...ops.flow_warp import resize_flow
 
-__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index', 'reference_flows', 'neighbour_flows']
+__all__ = ['BaseFlowSource', 'context_get', 'normalize_frame_index', 'reference_flows', 'neighbour_flows', 'build_estimator']
 
 
 def context_get(ctx: dict, key: str, default=None):
@@ -209,3 +209,26 @@ def neighbour_flows(flow_fn, x: torch.Tensor):
     cur = x[:, :-1].reshape(-1, c, h, w)
     nxt = x[:, 1:].reshape(-1, c, h, w)
     return flow_fn(cur, nxt).view(b, t - 1, 2, h, w), flow_fn(nxt, cur).view(b, t - 1, 2, h, w)
+
+
+def build_estimator(flow, who: str, between: str = ''):
+    """A flow source that estimates flow between any two images, built from a config (default OpenCV DIS) or given.
+
+    Args:
+        flow: a flow-source config dict, a :class:`BaseFlowSource`, or ``None`` (``dict(type='DISFlow')``).
+        who: the caller's name, for error messages.
+        between: what the two images are, for the error message (e.g. ``' (the prediction and its target)'``).
+
+    Raises:
+        TypeError: ``flow`` is not a flow source. ValueError: the source cannot estimate (``can_estimate`` is False
+            or it does not implement ``flow``), e.g. ``GTFlow`` / ``FileFlow``.
+    """
+    from vidtoolbox.registry import MODELS
+    flow = dict(type='DISFlow') if flow is None else flow
+    source = MODELS.build(flow) if isinstance(flow, dict) else flow
+    if not isinstance(source, BaseFlowSource):
+        raise TypeError(f'{who}: flow must be a flow-source config or BaseFlowSource, got {type(source).__name__}')
+    if not source.can_estimate or type(source).flow is BaseFlowSource.flow:
+        raise ValueError(f'{who}: flow source {type(source).__name__} cannot estimate flow between two images{between}; '
+                         "use an estimator such as dict(type='DISFlow') or dict(type='SPyNetFlow')")
+    return source

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from vidtoolbox.models.flow.base import BaseFlowSource
+from vidtoolbox.models.flow.base import build_estimator
 from vidtoolbox.ops.flow_warp import flow_warp, resize_flow
 from vidtoolbox.registry import MODELS
 from .base import BaseLoss
@@ -80,15 +80,7 @@ class CorrespondenceWiseLoss(BaseLoss):
                             f'{type(base).__name__}')
         if isinstance(base, CorrespondenceWiseLoss):
             raise TypeError('CorrespondenceWiseLoss: base must not itself be a CorrespondenceWiseLoss')
-        flow = dict(type='DISFlow') if flow is None else flow
-        source = MODELS.build(flow) if isinstance(flow, dict) else flow
-        if not isinstance(source, BaseFlowSource):
-            raise TypeError(f'CorrespondenceWiseLoss: flow must be a flow-source config or BaseFlowSource, got '
-                            f'{type(source).__name__}')
-        if not source.can_estimate or type(source).flow is BaseFlowSource.flow:
-            raise ValueError(f'CorrespondenceWiseLoss: flow source {type(source).__name__} cannot estimate flow '
-                             'between two images (the prediction and its target); use an estimator such as '
-                             "dict(type='DISFlow') or dict(type='SPyNetFlow')")
+        source = build_estimator(flow, 'CorrespondenceWiseLoss', ' (the prediction and its target)')
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not 0 <= epsilon < 1:
             raise ValueError(f'CorrespondenceWiseLoss: epsilon must be a number in [0, 1), got {epsilon!r}')
         if padding_mode not in _PADDING:
